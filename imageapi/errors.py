@@ -1,0 +1,114 @@
+"""Errors of the Images API, shared by the client and the emulator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+# Billing errors arrive as 429 but waiting never helps.
+NON_RETRYABLE_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
+RETRYABLE_STATUSES = frozenset({408, 409, 429})
+
+
+@dataclass(eq=False)
+class ImageAPIError(Exception):
+    """An error answered by the API (or the emulator), or met on the way to it."""
+
+    message: str
+    status: int | None = None
+    type: str | None = None
+    code: str | None = None
+    param: str | None = None
+    request_id: str | None = None
+    retry_after: float | None = None  # seconds, from retry-after(-ms)
+    should_retry: bool | None = None  # the server's x-should-retry, when it sent one
+
+    def __post_init__(self) -> None:
+        super().__init__(self.message)
+
+    def __str__(self) -> str:
+        return self.message
+
+    @property
+    def retryable(self) -> bool:
+        if self.code in NON_RETRYABLE_CODES:
+            return False
+        if self.should_retry is not None:
+            return self.should_retry
+        if self.status is None:
+            return True
+        return self.status in RETRYABLE_STATUSES or self.status >= 500
+
+    def as_body(self) -> dict:
+        """The JSON error body, as the API sends it."""
+        return {"error": {"message": self.message, "type": self.type or "invalid_request_error",
+                          "param": self.param, "code": self.code}}
+
+
+class InvalidRequestError(ImageAPIError):
+    """400: a parameter was rejected (``param`` names it)."""
+
+
+class ModerationBlockedError(ImageAPIError):
+    """400 with code ``moderation_blocked``: the safety system refused the prompt or image."""
+
+
+class AuthenticationError(ImageAPIError):
+    """401: the API key was refused."""
+
+
+class PermissionDeniedError(ImageAPIError):
+    """403: e.g. the organization is not verified for GPT image models."""
+
+
+class NotFoundError(ImageAPIError):
+    """404: unknown model or path."""
+
+
+class RateLimitError(ImageAPIError):
+    """429: too many requests; retried after ``retry_after``."""
+
+
+class QuotaExceededError(ImageAPIError):
+    """429 with ``insufficient_quota`` or ``billing_hard_limit_reached``: never retried."""
+
+
+class ServerError(ImageAPIError):
+    """408, 409 or 5xx: transient trouble on the other side."""
+
+
+class APIConnectionError(ImageAPIError):
+    """No answer: connection refused, reset, or timed out."""
+
+
+class APITimeoutError(APIConnectionError):
+    """The request took longer than the configured timeout."""
+
+
+class MalformedResponseError(ImageAPIError):
+    """The answer was not the JSON or event stream the contract promises."""
+
+
+def error_class_for(status: int, code: str | None) -> type[ImageAPIError]:
+    if status == 400:
+        return ModerationBlockedError if code == "moderation_blocked" else InvalidRequestError
+    if status == 429:
+        return QuotaExceededError if code in NON_RETRYABLE_CODES else RateLimitError
+    return {401: AuthenticationError, 403: PermissionDeniedError, 404: NotFoundError}.get(
+        status, ServerError if status in (408, 409) or status >= 500 else ImageAPIError
+    )
+
+
+def error_from_response(
+    status: int, body: object, *, request_id: str | None = None, retry_after: float | None = None
+) -> ImageAPIError:
+    """The typed error for an error response; tolerates bodies that are not the usual shape."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        error = {}
+    message = error.get("message") or f"The Images API answered HTTP {status}."
+    code = error.get("code")
+    cls = error_class_for(status, code)
+    return cls(
+        message=str(message), status=status, type=error.get("type"), code=code,
+        param=error.get("param"), request_id=request_id, retry_after=retry_after,
+    )

@@ -1,0 +1,46 @@
+"""Reading uploaded image bytes safely, for the rules in ``imageapi.params``."""
+
+from __future__ import annotations
+
+import io
+import warnings
+
+from PIL import Image, UnidentifiedImageError
+
+from .params import ImageInfo
+
+# Pillow warns above MAX_IMAGE_PIXELS and raises above twice that; the studio treats both
+# as a decompression bomb. gpt-image-2's inputs never need more than ~50 MP.
+MAX_DECODED_PIXELS = 50_000_000
+_PILLOW_FORMATS = {"PNG": "png", "JPEG": "jpeg", "WEBP": "webp", "GIF": "gif", "BMP": "bmp", "TIFF": "tiff"}
+
+
+class DecompressionBomb(ValueError):
+    """The image claims more pixels than any input needs."""
+
+
+def inspect_image(data: bytes) -> ImageInfo:
+    """Format, size and alpha of ``data``, judged by its content, never by a file name.
+
+    Raises ``DecompressionBomb`` for images that would decode to absurd sizes; returns
+    ``format=None`` for bytes that are not a readable image.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as image:
+                width, height = image.size
+                if width * height > MAX_DECODED_PIXELS:
+                    raise DecompressionBomb(f"{width}x{height}")
+                image.verify()
+                fmt = _PILLOW_FORMATS.get(image.format or "", (image.format or "").lower() or None)
+                has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (
+                    image.mode == "P" and "transparency" in image.info
+                )
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise DecompressionBomb(str(exc)) from exc
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
+        if isinstance(exc, DecompressionBomb):
+            raise
+        return ImageInfo(format=None, width=0, height=0, has_alpha=False, byte_size=len(data))
+    return ImageInfo(format=fmt, width=width, height=height, has_alpha=has_alpha, byte_size=len(data))

@@ -1,0 +1,327 @@
+"""gpt-image-2's parameter rules: the one place that knows what the Images API accepts.
+
+The studio's forms, the HTTP client and the offline emulator all validate through this
+module, so the three cannot drift apart. Plain Python: no Django, no HTTP.
+The contract is ``shared/reference/gpt-image-2.md``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Endpoint = Literal["generations", "edits"]
+
+DEFAULT_MODEL = "gpt-image-2"
+# Snapshot names resolve to the alias they pin; the studio records both.
+MODEL_SNAPSHOTS = {"gpt-image-2": "gpt-image-2-2026-04-21"}
+GPT_IMAGE_2_MODELS = frozenset({"gpt-image-2", *MODEL_SNAPSHOTS.values()})
+KNOWN_MODELS = frozenset({*GPT_IMAGE_2_MODELS, "gpt-image-1.5", "gpt-image-1-mini", "gpt-image-1"})
+
+PROMPT_MAX_CHARS = 32_000
+N_MIN, N_MAX = 1, 10
+PARTIAL_IMAGES_MAX = 3
+COMPRESSION_MIN, COMPRESSION_MAX = 0, 100
+
+QUALITIES = ("auto", "low", "medium", "high")
+OUTPUT_FORMATS = ("png", "jpeg", "webp")
+COMPRESSIBLE_FORMATS = frozenset({"jpeg", "webp"})
+BACKGROUNDS = ("auto", "opaque", "transparent")
+MODERATIONS = ("auto", "low")
+
+# Custom sizes (gpt-image-2 only).
+SIZE_STEP = 16
+MAX_EDGE = 3840
+MAX_RATIO = 3
+MIN_PIXELS = 655_360
+MAX_PIXELS = 8_294_400
+EXPERIMENTAL_ABOVE = 2560 * 1440
+AUTO_SIZE = "auto"
+# (value, label) in the order the studio offers them.
+SIZE_PRESETS: tuple[tuple[str, str], ...] = (
+    ("auto", "Auto"),
+    ("1024x1024", "Square 1024×1024"),
+    ("1024x1536", "Portrait 1024×1536"),
+    ("1536x1024", "Landscape 1536×1024"),
+    ("2048x2048", "2K square 2048×2048"),
+    ("2048x1152", "2K wide 2048×1152"),
+    ("3840x2160", "4K landscape 3840×2160"),
+    ("2160x3840", "4K portrait 2160×3840"),
+)
+# Older GPT image models accept only these.
+LEGACY_SIZES = frozenset({"auto", "1024x1024", "1536x1024", "1024x1536"})
+# What `auto` means for the emulator and for estimates made before a call.
+AUTO_SIZE_ESTIMATE = (1024, 1024)
+AUTO_QUALITY_ESTIMATE = "medium"
+
+# Edit inputs.
+EDIT_IMAGES_MIN, EDIT_IMAGES_MAX = 1, 16
+INPUT_FORMATS = frozenset({"png", "webp", "jpeg"})
+MAX_INPUT_BYTES = 50 * 1024 * 1024  # "each < 50 MB"
+MAX_MASK_BYTES = MAX_INPUT_BYTES
+
+TRANSPARENT_UNSUPPORTED = "Transparent background is not supported for this model."
+
+GENERATION_FIELDS = frozenset({
+    "model", "prompt", "n", "size", "quality", "output_format", "output_compression",
+    "background", "moderation", "stream", "partial_images", "user",
+})
+EDIT_FIELDS = frozenset({
+    "model", "prompt", "n", "size", "quality", "output_format", "output_compression",
+    "background", "stream", "partial_images", "user", "input_fidelity",
+})
+
+
+@dataclass(frozen=True)
+class ParamError:
+    """One rejected parameter: `param` is the API's field name, as in the error body."""
+
+    param: str
+    message: str
+    code: str = "invalid_value"
+
+
+@dataclass(frozen=True)
+class ImageInfo:
+    """What the rules need to know of an uploaded image (see ``imageapi.images``)."""
+
+    format: str | None  # "png", "jpeg", "webp", … or None when the bytes are no image
+    width: int
+    height: int
+    has_alpha: bool
+    byte_size: int
+
+
+def resolve_snapshot(model: str) -> str:
+    return MODEL_SNAPSHOTS.get(model, model)
+
+
+def is_gpt_image_2(model: str) -> bool:
+    return model in GPT_IMAGE_2_MODELS
+
+
+def parse_size(size: str) -> tuple[int, int] | None:
+    """``"1536x1024"`` → ``(1536, 1024)``; ``None`` for ``auto`` or anything malformed."""
+    width, sep, height = size.strip().lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        return None
+    return int(width), int(height)
+
+
+def size_error(width: int, height: int) -> str | None:
+    """The first gpt-image-2 size rule that ``width``×``height`` breaks, in plain words."""
+    if width <= 0 or height <= 0:
+        return "Width and height must be positive."
+    if width % SIZE_STEP or height % SIZE_STEP:
+        return (
+            f"Invalid size '{width}x{height}'. Width and height must both be divisible by "
+            f"{SIZE_STEP}{_nearest_hint(width, height)}."
+        )
+    if max(width, height) > MAX_EDGE:
+        return f"Invalid size '{width}x{height}'. The longer edge must be at most {MAX_EDGE} px."
+    if max(width, height) > MAX_RATIO * min(width, height):
+        return (
+            f"Invalid size '{width}x{height}'. The long edge may be at most "
+            f"{MAX_RATIO} times the short edge (3:1)."
+        )
+    pixels = width * height
+    if pixels < MIN_PIXELS:
+        return (
+            f"Invalid size '{width}x{height}'. The image must have at least {MIN_PIXELS:,} "
+            f"pixels (for example 1024x640); this one has {pixels:,}."
+        )
+    if pixels > MAX_PIXELS:
+        return (
+            f"Invalid size '{width}x{height}'. The image may have at most {MAX_PIXELS:,} "
+            f"pixels (3840x2160); this one has {pixels:,}."
+        )
+    return None
+
+
+def _nearest_hint(width: int, height: int) -> str:
+    w, h = _round16(width), _round16(height)
+    if w and h and size_error(w, h) is None:
+        return f" (the nearest valid size is {w}x{h})"
+    return ""
+
+
+def _round16(value: int) -> int:
+    return max(SIZE_STEP, (value + SIZE_STEP // 2) // SIZE_STEP * SIZE_STEP)
+
+
+def is_experimental(width: int, height: int) -> bool:
+    return width * height > EXPERIMENTAL_ABOVE
+
+
+def validate_size(size: str, *, model: str) -> ParamError | None:
+    if size == AUTO_SIZE:
+        return None
+    if not is_gpt_image_2(model):
+        if size in LEGACY_SIZES:
+            return None
+        allowed = ", ".join(sorted(LEGACY_SIZES))
+        return ParamError("size", f"Invalid size '{size}'. {model} supports: {allowed}.")
+    parsed = parse_size(size)
+    if parsed is None:
+        return ParamError(
+            "size", f"Invalid size '{size}'. Use 'auto' or WIDTHxHEIGHT, for example 1536x1024."
+        )
+    message = size_error(*parsed)
+    return ParamError("size", message) if message else None
+
+
+def output_dimensions(size: str, *, fallback: tuple[int, int] = AUTO_SIZE_ESTIMATE) -> tuple[int, int]:
+    """Width and height an image of ``size`` has; ``auto`` resolves to ``fallback``."""
+    return parse_size(size) or fallback
+
+
+def validate_request(params: Mapping[str, Any], *, endpoint: Endpoint) -> list[ParamError]:
+    """Every rule broken by the non-file fields of a generation or edit request.
+
+    ``params`` holds API field names with Python values (ints for ints, bools for bools).
+    An empty list means the request is valid.
+    """
+    errors: list[ParamError] = []
+    allowed = GENERATION_FIELDS if endpoint == "generations" else EDIT_FIELDS
+    for name in params:
+        if name not in allowed:
+            errors.append(ParamError(name, f"Unknown parameter: '{name}'.", "unknown_parameter"))
+
+    model = params.get("model") or DEFAULT_MODEL
+    if not isinstance(model, str):
+        errors.append(ParamError("model", "model must be a string.", "invalid_type"))
+        model = DEFAULT_MODEL
+
+    prompt = params.get("prompt")
+    if prompt is None:
+        errors.append(ParamError("prompt", "Missing required parameter: 'prompt'.", "missing_required_parameter"))
+    elif not isinstance(prompt, str):
+        errors.append(ParamError("prompt", "prompt must be a string.", "invalid_type"))
+    elif not prompt.strip():
+        errors.append(ParamError("prompt", "The prompt must not be empty.", "empty_string"))
+    elif len(prompt) > PROMPT_MAX_CHARS:
+        errors.append(ParamError(
+            "prompt",
+            f"The prompt is {len(prompt):,} characters long; the maximum is {PROMPT_MAX_CHARS:,}.",
+            "string_above_max_length",
+        ))
+
+    _check_int(errors, params, "n", N_MIN, N_MAX)
+    _check_choice(errors, params, "quality", QUALITIES)
+    _check_choice(errors, params, "output_format", OUTPUT_FORMATS)
+    _check_choice(errors, params, "background", BACKGROUNDS)
+    if endpoint == "generations":
+        _check_choice(errors, params, "moderation", MODERATIONS)
+    _check_int(errors, params, "partial_images", 0, PARTIAL_IMAGES_MAX)
+
+    size = params.get("size")
+    if size is not None:
+        if not isinstance(size, str):
+            errors.append(ParamError("size", "size must be a string.", "invalid_type"))
+        elif (error := validate_size(size, model=model)) is not None:
+            errors.append(error)
+
+    output_format = params.get("output_format") or "png"
+    if "output_compression" in params and params["output_compression"] is not None:
+        if _check_int(errors, params, "output_compression", COMPRESSION_MIN, COMPRESSION_MAX):
+            if output_format not in COMPRESSIBLE_FORMATS and params["output_compression"] != 100:
+                errors.append(ParamError(
+                    "output_compression",
+                    "output_compression applies only to the jpeg and webp output formats.",
+                ))
+
+    if params.get("background") == "transparent":
+        if is_gpt_image_2(model):
+            errors.append(ParamError("background", TRANSPARENT_UNSUPPORTED, "unsupported_value"))
+        elif output_format == "jpeg":
+            errors.append(ParamError(
+                "background",
+                "A transparent background needs the png or webp output format; jpeg has no alpha.",
+                "unsupported_value",
+            ))
+
+    if "stream" in params and not isinstance(params["stream"], bool):
+        errors.append(ParamError("stream", "stream must be true or false.", "invalid_type"))
+
+    if params.get("input_fidelity") is not None and is_gpt_image_2(model):
+        errors.append(ParamError(
+            "input_fidelity",
+            "input_fidelity is not supported for gpt-image-2: it always uses high fidelity.",
+            "invalid_input_fidelity_model",
+        ))
+    return errors
+
+
+def _check_int(errors: list[ParamError], params: Mapping[str, Any], name: str, low: int, high: int) -> bool:
+    if name not in params or params[name] is None:
+        return False
+    value = params[name]
+    if isinstance(value, bool) or not isinstance(value, int):
+        errors.append(ParamError(name, f"{name} must be a whole number.", "invalid_type"))
+        return False
+    if not low <= value <= high:
+        errors.append(ParamError(name, f"{name} must be between {low} and {high}; got {value}.",
+                                 "integer_out_of_range"))
+        return False
+    return True
+
+
+def _check_choice(errors: list[ParamError], params: Mapping[str, Any], name: str, choices: Sequence[str]) -> None:
+    value = params.get(name)
+    if value is not None and value not in choices:
+        options = ", ".join(f"'{choice}'" for choice in choices)
+        errors.append(ParamError(name, f"Invalid value '{value}' for {name}. Supported values are: {options}."))
+
+
+def validate_edit_inputs(images: Sequence[ImageInfo], mask: ImageInfo | None) -> list[ParamError]:
+    """The rules for an edit's files: 1–16 images of png/webp/jpeg under 50 MB, and a mask
+    that is a PNG with an alpha channel of the same size as the first image."""
+    errors: list[ParamError] = []
+    if len(images) < EDIT_IMAGES_MIN:
+        errors.append(ParamError("image", "Add at least one input image.", "missing_required_parameter"))
+    elif len(images) > EDIT_IMAGES_MAX:
+        errors.append(ParamError(
+            "image", f"At most {EDIT_IMAGES_MAX} input images are allowed; got {len(images)}.",
+            "too_many_images",
+        ))
+    for position, info in enumerate(images, start=1):
+        label = f"Image {position}" if len(images) > 1 else "The image"
+        if info.byte_size >= MAX_INPUT_BYTES:
+            errors.append(ParamError("image", f"{label} is {_mb(info.byte_size)}; each must be under 50 MB.",
+                                     "file_too_large"))
+        elif info.format is None:
+            errors.append(ParamError("image", f"{label} is not an image that can be read.", "invalid_image"))
+        elif info.format not in INPUT_FORMATS:
+            errors.append(ParamError(
+                "image", f"{label} is {info.format.upper()}; use PNG, WEBP or JPEG.", "invalid_image_format",
+            ))
+    if mask is None:
+        return errors
+    if mask.byte_size >= MAX_MASK_BYTES:
+        errors.append(ParamError("mask", f"The mask is {_mb(mask.byte_size)}; it must be under 50 MB.",
+                                 "file_too_large"))
+    elif mask.format != "png":
+        kind = mask.format.upper() if mask.format else "not an image"
+        errors.append(ParamError("mask", f"The mask must be a PNG file; this one is {kind}.", "invalid_mask_format"))
+    elif not mask.has_alpha:
+        errors.append(ParamError(
+            "mask",
+            "The mask must have an alpha channel: transparent pixels mark where to edit.",
+            "invalid_mask_alpha",
+        ))
+    elif images and images[0].format in INPUT_FORMATS and (mask.width, mask.height) != (
+        images[0].width, images[0].height,
+    ):
+        errors.append(ParamError(
+            "mask",
+            f"The mask is {mask.width}x{mask.height} but the first image is "
+            f"{images[0].width}x{images[0].height}; they must be the same size.",
+            "invalid_mask_size",
+        ))
+    return errors
+
+
+def _mb(byte_size: int) -> str:
+    return f"{math.ceil(byte_size / (1024 * 1024) * 10) / 10:.1f} MB"

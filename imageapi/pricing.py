@@ -1,0 +1,185 @@
+"""Token usage and what it costs, in USD as ``Decimal`` (never float)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from .params import AUTO_QUALITY_ESTIMATE, AUTO_SIZE_ESTIMATE, parse_size
+
+PER_MILLION = Decimal(1_000_000)
+PARTIAL_IMAGE_TOKENS = 100  # each streamed partial image adds this many output image tokens
+QUALITY_FACTORS = {"low": 16, "medium": 48, "high": 96}
+
+
+@dataclass(frozen=True)
+class Prices:
+    """USD per 1M tokens for one model (standard tier)."""
+
+    text_input: Decimal
+    text_cached_input: Decimal
+    image_input: Decimal
+    image_cached_input: Decimal
+    image_output: Decimal
+    text_output: Decimal = Decimal(0)
+
+
+GPT_IMAGE_2_PRICES = Prices(
+    text_input=Decimal("5.00"), text_cached_input=Decimal("1.25"),
+    image_input=Decimal("8.00"), image_cached_input=Decimal("2.00"),
+    image_output=Decimal("30.00"),
+)
+PRICES: dict[str, Prices] = {
+    "gpt-image-2": GPT_IMAGE_2_PRICES,
+    "gpt-image-2-2026-04-21": GPT_IMAGE_2_PRICES,
+    "gpt-image-1.5": Prices(
+        text_input=Decimal("5.00"), text_cached_input=Decimal("1.25"),
+        image_input=Decimal("8.00"), image_cached_input=Decimal("2.00"), image_output=Decimal("32.00"),
+    ),
+    "gpt-image-1": Prices(
+        text_input=Decimal("5.00"), text_cached_input=Decimal("1.25"),
+        image_input=Decimal("10.00"), image_cached_input=Decimal("2.50"), image_output=Decimal("40.00"),
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts of one call; ``*_cached`` are the parts of the inputs billed as cached."""
+
+    text_input: int = 0
+    image_input: int = 0
+    image_output: int = 0
+    text_output: int = 0
+    text_input_cached: int = 0
+    image_input_cached: int = 0
+
+    @property
+    def input_tokens(self) -> int:
+        return self.text_input + self.image_input
+
+    @property
+    def output_tokens(self) -> int:
+        return self.image_output + self.text_output
+
+    @property
+    def total_tokens(self) -> int:
+        return self.input_tokens + self.output_tokens
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(**{name: getattr(self, name) + getattr(other, name) for name in self.__dataclass_fields__})
+
+    @classmethod
+    def from_api(cls, usage: Mapping[str, Any] | None) -> Usage:
+        """Read the API's ``usage`` object; missing details are read as the spec allows
+        (no ``output_tokens_details``: all output tokens are image tokens)."""
+        if not usage:
+            return cls()
+        input_details = usage.get("input_tokens_details") or {}
+        output_details = usage.get("output_tokens_details")
+        input_total = int(usage.get("input_tokens") or 0)
+        text_input = int(input_details.get("text_tokens", input_total) or 0)
+        image_input = int(input_details.get("image_tokens", input_total - text_input) or 0)
+        output_total = int(usage.get("output_tokens") or 0)
+        if output_details:
+            image_output = int(output_details.get("image_tokens") or 0)
+            text_output = int(output_details.get("text_tokens") or 0)
+        else:
+            image_output, text_output = output_total, 0
+        text_cached, image_cached = _cached_parts(input_details, text_input)
+        return cls(
+            text_input=text_input, image_input=image_input,
+            image_output=image_output, text_output=text_output,
+            text_input_cached=text_cached, image_input_cached=image_cached,
+        )
+
+    def as_api(self) -> dict[str, Any]:
+        """The API's ``usage`` object for these counts (what the emulator sends)."""
+        return {
+            "input_tokens": self.input_tokens,
+            "input_tokens_details": {"text_tokens": self.text_input, "image_tokens": self.image_input},
+            "output_tokens": self.output_tokens,
+            "output_tokens_details": {"image_tokens": self.image_output, "text_tokens": self.text_output},
+            "total_tokens": self.total_tokens,
+        }
+
+
+def _cached_parts(input_details: Mapping[str, Any], text_input: int) -> tuple[int, int]:
+    """Cached input tokens, when reported: split by ``cached_tokens_details`` if given, else
+    the ``cached_tokens`` total is counted against text first (prompts are what repeats)."""
+    details = input_details.get("cached_tokens_details") or {}
+    if details:
+        return int(details.get("text_tokens") or 0), int(details.get("image_tokens") or 0)
+    cached = int(input_details.get("cached_tokens") or 0)
+    text_cached = min(cached, text_input)
+    return text_cached, cached - text_cached
+
+
+def output_image_tokens(width: int, height: int, quality: str) -> int:
+    """Output tokens of one gpt-image-2 image (the community formula in the reference)."""
+    factor = QUALITY_FACTORS[quality]
+    long_edge, short_edge = max(width, height), min(width, height)
+    a = (2 * factor * short_edge + long_edge) // (2 * long_edge)
+    return math.ceil(factor * a * (2_000_000 + width * height) / 4_000_000)
+
+
+# Input images: gpt-image-2 publishes no formula, so estimates use gpt-image-1's rule
+# (see the reference): scale the short side to 512 px, 65 tokens plus 129 per 512-px tile,
+# plus the high-fidelity surcharge, which gpt-image-2 always pays.
+INPUT_TILE_PX = 512
+INPUT_BASE_TOKENS = 65
+INPUT_TILE_TOKENS = 129
+HIGH_FIDELITY_SQUARE_TOKENS = 4160
+HIGH_FIDELITY_OTHER_TOKENS = 6240
+
+
+def estimate_input_image_tokens(width: int, height: int) -> int:
+    """Estimated input tokens of one ``width`` x ``height`` image given to an edit."""
+    long_edge, short_edge = max(width, height), min(width, height)
+    if short_edge <= 0:
+        raise ValueError(f"Invalid image size {width}x{height}.")
+    # The short side becomes exactly one tile; the long side is rounded like a resize would.
+    scaled_long = (long_edge * INPUT_TILE_PX + short_edge // 2) // short_edge
+    tiles = -(-scaled_long // INPUT_TILE_PX)
+    surcharge = HIGH_FIDELITY_SQUARE_TOKENS if width == height else HIGH_FIDELITY_OTHER_TOKENS
+    return INPUT_BASE_TOKENS + INPUT_TILE_TOKENS * tiles + surcharge
+
+
+def estimate_output_tokens(*, size: str, quality: str, n: int = 1, partial_images: int = 0) -> int:
+    """Output image tokens expected before a call; ``auto`` is estimated as the reference says."""
+    width, height = parse_size(size) or AUTO_SIZE_ESTIMATE
+    if quality not in QUALITY_FACTORS:
+        quality = AUTO_QUALITY_ESTIMATE
+    return n * output_image_tokens(width, height, quality) + partial_images * PARTIAL_IMAGE_TOKENS
+
+
+def prices_for(model: str) -> Prices:
+    return PRICES.get(model, GPT_IMAGE_2_PRICES)
+
+
+def cost_usd(usage: Usage, *, model: str) -> Decimal:
+    """What a call with ``usage`` costs, exactly (cached parts at the cached rates)."""
+    prices = prices_for(model)
+    text_fresh = usage.text_input - usage.text_input_cached
+    image_fresh = usage.image_input - usage.image_input_cached
+    total = (
+        text_fresh * prices.text_input
+        + usage.text_input_cached * prices.text_cached_input
+        + image_fresh * prices.image_input
+        + usage.image_input_cached * prices.image_cached_input
+        + usage.image_output * prices.image_output
+        + usage.text_output * prices.text_output
+    )
+    return total / PER_MILLION
+
+
+def split_cost(total: Decimal, parts: int, *, places: int = 8) -> list[Decimal]:
+    """``total`` shared across ``parts`` images, rounded to ``places``, summing to ``total``."""
+    quantum = Decimal(1).scaleb(-places)
+    share = (total / parts).quantize(quantum, rounding="ROUND_DOWN")
+    shares = [share] * parts
+    shares[0] += total.quantize(quantum) - share * parts
+    return shares

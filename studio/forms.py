@@ -1,0 +1,222 @@
+"""The generate and edit forms. Every rule comes from ``imageapi.params``; the forms only
+turn browser input into API parameters and put each error next to its field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.core.files.uploadedfile import UploadedFile
+
+from gallery.models import InputImage
+from gallery.permissions import visible_images, visible_input_images
+from imageapi import params as rules
+from imageapi.images import DecompressionBomb, inspect_image
+
+from .services import Upload
+
+CUSTOM_SIZE = "custom"
+SIZE_CHOICES = [*rules.SIZE_PRESETS, (CUSTOM_SIZE, "Custom…")]
+PRESET_SIZES = {value for value, _ in rules.SIZE_PRESETS}
+
+
+def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
+    return [(value, value.capitalize()) for value in values]
+
+
+class MultipleFileInput(forms.ClearableFileInput):
+    allow_multiple_selected = True
+
+
+class MultipleImageField(forms.FileField):
+    widget = MultipleFileInput
+
+    def clean(self, data: Any, initial: Any = None) -> list[UploadedFile]:
+        files = data if isinstance(data, list | tuple) else ([data] if data else [])
+        return [super(MultipleImageField, self).clean(item, initial) for item in files]
+
+
+class ImageOptionsForm(forms.Form):
+    """What generations and edits share. Field names are the API's parameter names."""
+
+    endpoint: rules.Endpoint = "generations"
+
+    prompt = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "maxlength": rules.PROMPT_MAX_CHARS,
+                                     "placeholder": "Describe the image…"}),
+        strip=False,
+    )
+    size = forms.ChoiceField(choices=SIZE_CHOICES, initial="1024x1024")
+    width = forms.IntegerField(required=False, min_value=1, initial=1536,
+                               widget=forms.NumberInput(attrs={"step": rules.SIZE_STEP}))
+    height = forms.IntegerField(required=False, min_value=1, initial=1024,
+                                widget=forms.NumberInput(attrs={"step": rules.SIZE_STEP}))
+    quality = forms.ChoiceField(choices=_choices(rules.QUALITIES), initial="auto")
+    output_format = forms.ChoiceField(
+        choices=[("png", "PNG"), ("jpeg", "JPEG"), ("webp", "WebP")], initial="png", label="Format"
+    )
+    output_compression = forms.IntegerField(
+        min_value=rules.COMPRESSION_MIN, max_value=rules.COMPRESSION_MAX, initial=100, required=False,
+        label="Compression", widget=forms.NumberInput(attrs={"type": "range", "step": 1}),
+    )
+    n = forms.IntegerField(min_value=rules.N_MIN, max_value=rules.N_MAX, initial=1, label="Images")
+    background = forms.ChoiceField(choices=_choices(rules.BACKGROUNDS), initial="auto")
+    partial_images = forms.TypedChoiceField(
+        choices=[(0, "Off"), (1, "1 preview"), (2, "2 previews"), (3, "3 previews")],
+        coerce=int, initial=2, label="Live previews",
+    )
+
+    def __init__(self, *args: Any, model: str, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.model = model
+        for name in ("size", "quality", "output_format", "background", "partial_images"):
+            self.fields[name].required = False  # an omitted option means the API's default
+        if rules.is_gpt_image_2(model):
+            self.fields["background"].help_text = f"Transparent: {rules.TRANSPARENT_UNSUPPORTED}"
+
+    def clean_prompt(self) -> str:
+        return self.cleaned_data["prompt"]  # length and emptiness are the rules' to judge
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        size = cleaned.get("size") or "auto"
+        if size == CUSTOM_SIZE:
+            width, height = cleaned.get("width"), cleaned.get("height")
+            if not width or not height:
+                self.add_error("size", "Enter a width and a height for a custom size.")
+                return cleaned
+            size = f"{width}x{height}"
+        self.api_request = self._api_request(cleaned, size)
+        for error in rules.validate_request(self.api_request, endpoint=self.endpoint):
+            self.add_error(error.param if error.param in self.fields else None, error.message)
+        return cleaned
+
+    def _api_request(self, cleaned: dict[str, Any], size: str) -> dict[str, Any]:
+        request: dict[str, Any] = {
+            "model": self.model,
+            "prompt": cleaned["prompt"],
+            "n": cleaned["n"],
+            "size": size,
+            "quality": cleaned.get("quality") or "auto",
+            "output_format": cleaned.get("output_format") or "png",
+            "background": cleaned.get("background") or "auto",
+        }
+        if request["output_format"] in rules.COMPRESSIBLE_FORMATS and cleaned.get("output_compression") is not None:
+            request["output_compression"] = cleaned["output_compression"]
+        if cleaned.get("partial_images"):
+            request["partial_images"] = cleaned["partial_images"]
+        return request
+
+    @classmethod
+    def initial_from_request(cls, request: dict[str, Any]) -> dict[str, Any]:
+        """Form values that reproduce an earlier request (remix, fix and resubmit)."""
+        initial = {name: value for name, value in request.items() if name in cls.base_fields}
+        size = request.get("size", "auto")
+        if size not in PRESET_SIZES and (parsed := rules.parse_size(size)):
+            initial.update(size=CUSTOM_SIZE, width=parsed[0], height=parsed[1])
+        initial.setdefault("partial_images", 0)
+        return initial
+
+
+class GenerateForm(ImageOptionsForm):
+    endpoint = "generations"
+
+    moderation = forms.ChoiceField(choices=_choices(rules.MODERATIONS), initial="auto", required=False)
+
+    def _api_request(self, cleaned: dict[str, Any], size: str) -> dict[str, Any]:
+        return {**super()._api_request(cleaned, size), "moderation": cleaned.get("moderation") or "auto"}
+
+
+class EditForm(ImageOptionsForm):
+    endpoint = "edits"
+
+    image = MultipleImageField(
+        required=False, label="Input images",
+        help_text="1–16 PNG, WebP or JPEG images under 50 MB. The mask applies to the first.",
+        widget=MultipleFileInput(attrs={"accept": "image/png,image/jpeg,image/webp", "multiple": True}),
+    )
+    mask = forms.FileField(
+        required=False,
+        help_text="Optional PNG with transparency, the size of the first image: "
+                  "transparent pixels mark where to edit.",
+        widget=forms.ClearableFileInput(attrs={"accept": "image/png"}),
+    )
+    # Images already in the studio: gallery images ("Edit this"), and the stored inputs and
+    # mask of an earlier edit (fix and resubmit without uploading again).
+    source_image = forms.TypedMultipleChoiceField(coerce=int, required=False, widget=forms.MultipleHiddenInput)
+    input_image = forms.TypedMultipleChoiceField(coerce=int, required=False, widget=forms.MultipleHiddenInput)
+    mask_image = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.fields["size"].initial = "auto"
+        self.source_images = list(visible_images(user).filter(pk__in=self._ids("source_image")))
+        self.stored_inputs = list(visible_input_images(user).filter(
+            pk__in=self._ids("input_image"), role=InputImage.Role.IMAGE))
+        self.stored_masks = list(visible_input_images(user).filter(
+            pk__in=self._ids("mask_image"), role=InputImage.Role.MASK))
+        self.fields["source_image"].choices = [(item.pk, str(item.pk)) for item in self.source_images]
+        self.fields["input_image"].choices = [(item.pk, str(item.pk)) for item in self.stored_inputs]
+        self.fields["mask_image"].choices = [("", ""), *((item.pk, str(item.pk)) for item in self.stored_masks)]
+        self.uploads: list[Upload] = []
+        self.mask_upload: Upload | None = None
+
+    def _ids(self, name: str) -> list[int]:
+        values = self.data.getlist(name) if self.is_bound else self.initial.get(name) or []
+        values = values if isinstance(values, list | tuple) else [values]
+        return [int(value) for value in values if str(value).isdigit()]
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        stored = {item.pk: item for item in self.stored_inputs}
+        sources = {item.pk: item for item in self.source_images}
+        uploads = [_read_stored(stored[pk]) for pk in cleaned.get("input_image") or [] if pk in stored]
+        uploads += [_read_source(sources[pk]) for pk in cleaned.get("source_image") or [] if pk in sources]
+        for uploaded in cleaned.get("image") or []:
+            upload = _read_uploaded_file(uploaded)
+            if isinstance(upload, str):
+                self.add_error("image", upload)
+                return cleaned
+            uploads.append(upload)
+        mask = next((_read_stored(item) for item in self.stored_masks
+                     if item.pk == cleaned.get("mask_image")), None)
+        if cleaned.get("mask"):
+            mask = _read_uploaded_file(cleaned["mask"])
+            if isinstance(mask, str):
+                self.add_error("mask", mask)
+                return cleaned
+        for error in rules.validate_edit_inputs([u.info for u in uploads], mask.info if mask else None):
+            self.add_error(error.param, error.message)
+        self.uploads, self.mask_upload = uploads, mask
+        return cleaned
+
+
+def _read_uploaded_file(uploaded: UploadedFile) -> Upload | str:
+    """The upload's bytes and what they are, or the reason they cannot be used."""
+    name = uploaded.name or "upload"
+    if uploaded.size is not None and uploaded.size >= rules.MAX_INPUT_BYTES:
+        size_mb = uploaded.size / (1024 * 1024)
+        return f"“{name}” is {size_mb:.1f} MB; each file must be under 50 MB."
+    data = uploaded.read()
+    try:
+        info = inspect_image(data)
+    except DecompressionBomb:
+        return f"“{name}” claims an enormous number of pixels and was refused as unsafe."
+    if info.format is None:
+        return f"“{name}” is not an image that can be read (PNG, WebP or JPEG)."
+    return Upload(data=data, info=info, name=name)
+
+
+def _read_source(image: Any) -> Upload:
+    with image.file.open("rb") as handle:
+        data = handle.read()
+    return Upload(data=data, info=inspect_image(data), name=image.download_name, source_image=image)
+
+
+def _read_stored(input_image: InputImage) -> Upload:
+    with input_image.file.open("rb") as handle:
+        data = handle.read()
+    return Upload(data=data, info=inspect_image(data), name=input_image.original_name, stored=input_image)

@@ -1,0 +1,111 @@
+from __future__ import annotations
+
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+
+class Job(models.Model):
+    """One call to the Images API, from the moment it is asked for to its result."""
+
+    class Kind(models.TextChoices):
+        GENERATE = "generate", "Generate"
+        EDIT = "edit", "Edit"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        SUCCEEDED = "succeeded", "Succeeded"
+        FAILED = "failed", "Failed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
+
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs")
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.GENERATE)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
+    model = models.CharField(max_length=64)
+    prompt = models.TextField()
+    # Every API parameter as sent, files excepted (they are `inputs` and `mask`).
+    request = models.JSONField(default=dict)
+    inputs = models.ManyToManyField("gallery.InputImage", through="JobInput", related_name="+")
+    mask = models.ForeignKey("gallery.InputImage", null=True, blank=True, on_delete=models.PROTECT,
+                             related_name="+")
+
+    progress = models.PositiveSmallIntegerField(default=0, help_text="0–100")
+    partials_received = models.PositiveSmallIntegerField(default=0)
+    preview = models.FileField(upload_to="previews/%Y/%m/", blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    cancel_requested = models.BooleanField(default=False)
+
+    error_message = models.TextField(blank=True, help_text="Shown to the user as it is.")
+    error_code = models.CharField(max_length=64, blank=True)
+    error_param = models.CharField(max_length=64, blank=True)
+
+    usage = models.JSONField(default=dict, blank=True)
+    cost_usd = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
+    request_id = models.CharField(max_length=128, blank=True)
+    latency_ms = models.PositiveIntegerField(null=True, blank=True)
+
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["created_by", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"Job {self.pk} ({self.status})"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in self.ACTIVE_STATUSES
+
+    @property
+    def n(self) -> int:
+        return int(self.request.get("n") or 1)
+
+    @property
+    def partial_images(self) -> int:
+        return int(self.request.get("partial_images") or 0)
+
+    @property
+    def elapsed_seconds(self) -> int | None:
+        if self.started_at is None:
+            return None
+        end = self.finished_at or timezone.now()
+        return max(0, round((end - self.started_at).total_seconds()))
+
+    @property
+    def total_tokens(self) -> int:
+        return int(self.usage.get("total_tokens") or 0)
+
+    @property
+    def cost_display(self) -> Decimal | None:
+        return None if self.cost_usd is None else self.cost_usd.quantize(Decimal("0.0001"))
+
+
+class JobInput(models.Model):
+    """The input images of an edit, in the order they are sent (the mask applies to the first)."""
+
+    job = models.ForeignKey(Job, on_delete=models.CASCADE, related_name="job_inputs")
+    input_image = models.ForeignKey("gallery.InputImage", on_delete=models.PROTECT, related_name="job_links")
+    position = models.PositiveSmallIntegerField()
+
+    class Meta:
+        ordering = ["position"]
+        constraints = [models.UniqueConstraint(fields=["job", "position"], name="unique_job_input_position")]
+
+
+class WorkerHeartbeat(models.Model):
+    """Written by each task worker every few seconds, for /healthz."""
+
+    worker_id = models.CharField(max_length=64, unique=True)
+    seen_at = models.DateTimeField()
+    in_flight = models.PositiveIntegerField(default=0)
+
+    def __str__(self) -> str:
+        return self.worker_id

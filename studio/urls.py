@@ -1,0 +1,27 @@
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from . import views
+
+studio_patterns = (
+    [
+        path("", views.home, name="home"),
+        path("generate/", views.generate, name="generate"),
+        path("edit/", views.edit, name="edit"),
+        path("size-check/", views.size_check, name="size_check"),
+        path("jobs/<int:pk>/", views.job_card, name="job_card"),
+        path("jobs/<int:pk>/cancel/", views.job_cancel, name="job_cancel"),
+        path("jobs/<int:pk>/preview/", views.job_preview, name="job_preview"),
+    ],
+    "studio",
+)
+
+urlpatterns = [
+    path("", include(studio_patterns)),
+    path("gallery/", include("gallery.urls")),
+    path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("healthz", views.healthz, name="healthz"),
+    path("admin/", admin.site.urls),
+]

@@ -1,0 +1,209 @@
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_not_required
+from django.db import DatabaseError, connection
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from gallery.permissions import can_change_job, get_visible_image, get_visible_job, visible_jobs
+
+from imageapi.params import N_MAX, N_MIN, is_experimental, output_dimensions, validate_size
+from imageapi.pricing import Usage, cost_usd, estimate_output_tokens
+
+from . import services
+from .forms import CUSTOM_SIZE, EditForm, GenerateForm
+from .models import Job, WorkerHeartbeat
+
+RECENT_JOBS = 12
+
+
+def _generate_form(request: HttpRequest, **kwargs: Any) -> GenerateForm:
+    return GenerateForm(model=settings.STUDIO_MODEL, **kwargs)
+
+
+def _edit_form(request: HttpRequest, **kwargs: Any) -> EditForm:
+    return EditForm(model=settings.STUDIO_MODEL, user=request.user, **kwargs)
+
+
+def _page(request: HttpRequest, *, generate_form: GenerateForm | None = None,
+          edit_form: EditForm | None = None, mode: str = "generate", status: int = 200) -> HttpResponse:
+    context = {
+        "generate_form": generate_form or _generate_form(request),
+        "edit_form": edit_form or _edit_form(request),
+        "mode": mode,
+        "jobs": visible_jobs(request.user).prefetch_related("images")[:RECENT_JOBS],
+    }
+    return render(request, "studio/home.html", context, status=status)
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """The studio. ``?remix=<image>`` prefills the generate form from an image, ``?edit=<image>``
+    starts an edit of it, ``?job=<job>`` reloads a job's settings (to fix and resubmit)."""
+    if image_id := request.GET.get("remix", "").strip():
+        image = get_visible_image(request.user, _pk(image_id))
+        initial = GenerateForm.initial_from_request(image.request)
+        if image.kind == "edit":
+            return _page(request, edit_form=_edit_form(request, initial=initial), mode="edit")
+        return _page(request, generate_form=_generate_form(request, initial=initial))
+    if image_id := request.GET.get("edit", "").strip():
+        image = get_visible_image(request.user, _pk(image_id))
+        initial = {**EditForm.initial_from_request(image.request), "size": "auto", "source_image": [image.pk]}
+        return _page(request, edit_form=_edit_form(request, initial=initial), mode="edit")
+    if job_id := request.GET.get("job", "").strip():
+        return _page_for_resubmit(request, get_visible_job(request.user, _pk(job_id)))
+    return _page(request, mode="edit" if request.GET.get("mode") == "edit" else "generate")
+
+
+def _pk(value: str) -> int:
+    if not value.isdigit():
+        raise Http404
+    return int(value)
+
+
+def _page_for_resubmit(request: HttpRequest, job: Job) -> HttpResponse:
+    """The job's settings in the form, with the API's complaint next to the field it named."""
+    values = GenerateForm.initial_from_request(job.request)
+    if job.kind == Job.Kind.EDIT:
+        values["input_image"] = [link.input_image_id for link in job.job_inputs.all()]
+        values["mask_image"] = job.mask_id
+    data = QueryDict(mutable=True)
+    for name, value in values.items():
+        data.setlist(name, [str(item) for item in (value if isinstance(value, list) else [value])
+                            if item is not None])
+    form: GenerateForm | EditForm = (
+        _edit_form(request, data=data) if job.kind == Job.Kind.EDIT else _generate_form(request, data=data)
+    )
+    form.is_valid()
+    if job.status == Job.Status.FAILED and job.error_message:
+        form.add_error(job.error_param if job.error_param in form.fields else None, job.error_message)
+    if job.kind == Job.Kind.EDIT:
+        return _page(request, edit_form=form, mode="edit")
+    return _page(request, generate_form=form)
+
+
+def _submitted(request: HttpRequest, *, form: GenerateForm | EditForm, job: Job | None, mode: str) -> HttpResponse:
+    """After a submit: htmx gets the form back (values kept) plus the new job card; a plain
+    browser gets the whole page."""
+    if request.htmx:
+        template = "studio/home.html#generate_form" if mode == "generate" else "studio/home.html#edit_form"
+        key = "generate_form" if mode == "generate" else "edit_form"
+        context = {key: form, "new_job": job, "mode": mode}
+        return render(request, template, context)
+    if job is not None:
+        return redirect("studio:home")
+    kwargs = {"generate_form": form} if mode == "generate" else {"edit_form": form}
+    return _page(request, mode=mode, status=400, **kwargs)
+
+
+@require_POST
+def generate(request: HttpRequest) -> HttpResponse:
+    form = _generate_form(request, data=request.POST)
+    job = None
+    if form.is_valid():
+        job = services.job_submit_generation(user=request.user, request=form.api_request)
+    return _submitted(request, form=form, job=job, mode="generate")
+
+
+@require_POST
+def edit(request: HttpRequest) -> HttpResponse:
+    form = _edit_form(request, data=request.POST, files=request.FILES)
+    job = None
+    if form.is_valid():
+        job = services.job_submit_edit(user=request.user, request=form.api_request,
+                                       images=form.uploads, mask=form.mask_upload)
+    return _submitted(request, form=form, job=job, mode="edit")
+
+
+@require_GET
+def job_card(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_visible_job(request.user, pk)
+    return render(request, "studio/home.html#job_card", {"job": job})
+
+
+@require_POST
+def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    job = get_visible_job(request.user, pk)
+    if not can_change_job(request.user, job):
+        raise Http404
+    services.job_cancel(job=job)
+    job.refresh_from_db()
+    if request.htmx:
+        return render(request, "studio/home.html#job_card", {"job": job})
+    return redirect("studio:home")
+
+
+@require_GET
+def job_preview(request: HttpRequest, pk: int) -> FileResponse:
+    job = get_visible_job(request.user, pk)
+    if not job.preview:
+        raise Http404
+    try:
+        handle = job.preview.open("rb")
+    except FileNotFoundError:
+        raise Http404 from None  # replaced by a newer preview in the meantime
+    response = FileResponse(handle, content_type=f"image/{job.preview.name.rsplit('.', 1)[-1]}")
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@require_GET
+def size_check(request: HttpRequest) -> HttpResponse:
+    """Live feedback on the size fields: the rule broken, or the shape and estimated cost."""
+    size = request.GET.get("size", "auto")
+    if size == CUSTOM_SIZE:
+        size = f"{request.GET.get('width', '').strip()}x{request.GET.get('height', '').strip()}"
+    error = validate_size(size, model=settings.STUDIO_MODEL)
+    context: dict[str, Any] = {"error": error.message if error else None}
+    if error is None:
+        width, height = output_dimensions(size)
+        n = _bounded_int(request.GET.get("n"), default=1, low=N_MIN, high=N_MAX)
+        quality = request.GET.get("quality", "auto")
+        tokens = estimate_output_tokens(size=size, quality=quality, n=n,
+                                        partial_images=_bounded_int(request.GET.get("partial_images"),
+                                                                    default=0, low=0, high=3))
+        context.update(
+            width=width, height=height, auto=size == "auto", n=n, tokens=tokens,
+            experimental=is_experimental(width, height),
+            cost=cost_usd(Usage(image_output=tokens), model=settings.STUDIO_MODEL),
+        )
+    return render(request, "studio/_size_check.html", context)
+
+
+def _bounded_int(value: str | None, *, default: int, low: int, high: int) -> int:
+    try:
+        return min(high, max(low, int(value or default)))
+    except ValueError:
+        return default
+
+
+HEARTBEAT_STALE_SECONDS = 30
+
+
+@login_not_required
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Database, worker heartbeat age and provider; 503 when the database is down."""
+    body: dict[str, Any] = {"provider": settings.STUDIO_PROVIDER, "model": settings.STUDIO_MODEL}
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+        latest = WorkerHeartbeat.objects.order_by("-seen_at").first()
+    except DatabaseError:
+        body.update(status="error", database="down", worker=None)
+        return JsonResponse(body, status=503)
+    age = None if latest is None else round((timezone.now() - latest.seen_at).total_seconds(), 1)
+    body.update(
+        status="ok",
+        database="ok",
+        worker={"heartbeat_age_seconds": age,
+                "alive": age is not None and age <= HEARTBEAT_STALE_SECONDS},
+    )
+    return JsonResponse(body)
