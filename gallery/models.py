@@ -99,3 +99,6 @@ class ImageInput(models.Model):
     class Meta:
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["image", "position"], name="unique_image_input_position")]
+
+    def __str__(self) -> str:
+        return f"{self.image_id}[{self.position}]"

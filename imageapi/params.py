@@ -224,13 +224,11 @@ def validate_request(params: Mapping[str, Any], *, endpoint: Endpoint) -> list[P
             errors.append(error)
 
     output_format = params.get("output_format") or "png"
-    if "output_compression" in params and params["output_compression"] is not None:
-        if _check_int(errors, params, "output_compression", COMPRESSION_MIN, COMPRESSION_MAX):
-            if output_format not in COMPRESSIBLE_FORMATS and params["output_compression"] != 100:
-                errors.append(ParamError(
-                    "output_compression",
-                    "output_compression applies only to the jpeg and webp output formats.",
-                ))
+    compression_ok = _check_int(errors, params, "output_compression", COMPRESSION_MIN, COMPRESSION_MAX)
+    if compression_ok and output_format not in COMPRESSIBLE_FORMATS and params["output_compression"] != 100:
+        errors.append(ParamError(
+            "output_compression", "output_compression applies only to the jpeg and webp output formats.",
+        ))
 
     if params.get("background") == "transparent":
         if is_gpt_image_2(model):

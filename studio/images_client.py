@@ -10,7 +10,7 @@ from django.dispatch import receiver
 
 from imageapi.client import ImagesClient
 
-OFFLINE_API_KEY = "offline-emulator"  # noqa: S105 - the emulator wants a bearer, any will do
+OFFLINE_API_KEY = "offline-emulator"  # the emulator wants a bearer token; any will do
 _SETTINGS = {
     "STUDIO_PROVIDER", "OPENAI_API_KEY", "OPENAI_BASE_URL", "STUDIO_REQUEST_TIMEOUT",
     "STUDIO_CONNECT_TIMEOUT", "STUDIO_MAX_RETRIES", "STUDIO_EMULATOR_LATENCY",

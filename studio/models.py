@@ -99,6 +99,9 @@ class JobInput(models.Model):
         ordering = ["position"]
         constraints = [models.UniqueConstraint(fields=["job", "position"], name="unique_job_input_position")]
 
+    def __str__(self) -> str:
+        return f"{self.job_id}[{self.position}]"
+
 
 class WorkerHeartbeat(models.Model):
     """Written by each task worker every few seconds, for /healthz."""

@@ -134,7 +134,14 @@ def job_run(*, job_id: int) -> None:
         logger.exception("job %s failed unexpectedly", job.pk)
         _finish(job, status=Job.Status.FAILED, error_message=UNEXPECTED_ERROR_MESSAGE, error_code="internal")
         return
-    _complete(job, result)
+    try:
+        _complete(job, result)
+    except Exception:
+        # The call was made and paid for: keep its usage and cost even though storing failed.
+        logger.exception("job %s: storing its images failed", job.pk)
+        _finish(job, status=Job.Status.FAILED, error_message=UNEXPECTED_ERROR_MESSAGE, error_code="internal",
+                usage=result.usage.as_api(), cost_usd=pricing.cost_usd(result.usage, model=job.model),
+                request_id=result.request_id or "", latency_ms=result.latency_ms)
 
 
 def _claim(job_id: int) -> Job | None:

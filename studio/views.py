@@ -12,7 +12,6 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from gallery.permissions import can_change_job, get_visible_image, get_visible_job, visible_jobs
-
 from imageapi.params import N_MAX, N_MIN, is_experimental, output_dimensions, validate_size
 from imageapi.pricing import Usage, cost_usd, estimate_output_tokens
 

@@ -14,6 +14,8 @@ def _offline_and_isolated(settings, tmp_path, monkeypatch):
     settings.STUDIO_PROVIDER = "offline"
     settings.STUDIO_EMULATOR_LATENCY = 0.0
     settings.MEDIA_ROOT = tmp_path / "media"
+    settings.STATIC_ROOT = tmp_path / "static"
+    settings.STATIC_ROOT.mkdir()
     settings.STORAGES = {**settings.STORAGES, "staticfiles": {
         "BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

@@ -17,6 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qsl
 
 from PIL import Image
 
@@ -39,11 +40,14 @@ FORM_INT_FIELDS = frozenset({"n", "partial_images", "output_compression"})
 FORM_BOOL_FIELDS = frozenset({"stream"})
 IMAGE_FIELDS = frozenset({"image", "image[]"})
 MASK_FIELD = "mask"
+URLENCODED = "application/x-www-form-urlencoded"
 
 # Seconds one call takes at latency=1.0, by quality; n>1 adds a quarter per extra image.
 RENDER_SECONDS = {"low": 1.5, "medium": 3.0, "high": 5.0}
 EXTRA_IMAGE_LATENCY_SHARE = 0.25
 
+# requests_seen keeps the latest requests only, so a long-running demo server stays small.
+REQUESTS_SEEN_LIMIT = 1000
 REDACTED = "REDACTED"
 SECRET_HEADERS = frozenset({
     "authorization", "proxy-authorization", "api-key", "x-api-key", "cookie",
@@ -214,6 +218,7 @@ class Emulator:
         finally:
             with self._seen_lock:
                 self.requests_seen.append(record)
+                del self.requests_seen[:-REQUESTS_SEEN_LIMIT]
         response.headers["x-request-id"] = request_id
         response.headers["openai-processing-ms"] = str(round((time.monotonic() - started) * 1000))
         return response
@@ -352,7 +357,10 @@ def _parse_json_object(body: bytes) -> dict[str, Any]:
 
 def _parse_edit_form(content_type: str, body: bytes) -> IncomingRequest:
     try:
-        parts = parse_multipart(content_type, body)
+        if content_type.split(";")[0].strip().lower() == URLENCODED:
+            parts = _urlencoded_parts(body)  # a form without files: then "image" is missing
+        else:
+            parts = parse_multipart(content_type, body)
     except MultipartError as exc:
         raise invalid_request(
             f"{exc} Edits take multipart/form-data with the images as 'image' or 'image[]' files."
@@ -367,6 +375,15 @@ def _parse_edit_form(content_type: str, body: bytes) -> IncomingRequest:
             if error is not None:
                 incoming.type_errors.append(error)
     return incoming
+
+
+def _urlencoded_parts(body: bytes) -> list[Part]:
+    try:
+        pairs = parse_qsl(body.decode("ascii"), keep_blank_values=True, strict_parsing=bool(body))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise MultipartError("Malformed form body.") from exc
+    return [Part(name=name, filename=None, content_type=None, data=value.encode())
+            for name, value in pairs]
 
 
 def _form_value(part: Part) -> tuple[Any, ParamError | None]:

@@ -1,0 +1,321 @@
+import io
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils.html import escape
+from PIL import Image as PILImage
+
+from gallery.models import Image, InputImage
+from studio import services
+from studio.models import Job
+from tests.conftest import make_mask, make_png
+
+pytestmark = pytest.mark.django_db
+
+GENERATE = {"prompt": "a lighthouse at dusk", "size": "1024x1024", "quality": "low", "output_format": "png",
+            "n": "1", "background": "auto", "moderation": "auto", "partial_images": "0"}
+
+
+def _form(response):
+    """The form the user just worked with."""
+    return response.context["edit_form" if response.context.get("mode") == "edit" else "generate_form"]
+
+
+def _errors(response) -> list[str]:
+    """Every error of the form the response shows, field errors and the others."""
+    return [error for errors in _form(response).errors.values() for error in errors]
+
+
+def _field_error(response, field: str) -> str:
+    """The errors attached to `field` (the template renders them beside it), checked to be on the page."""
+    messages = _form(response).errors.get(field)
+    assert messages, f"no error on {field}: {_errors(response)}"
+    html = response.content.decode()
+    for message in messages:
+        assert escape(message) in html
+    return " ".join(messages)
+
+
+def _png_upload(name="input.png", data=None, content_type="image/png"):
+    return SimpleUploadedFile(name, data if data is not None else make_png(), content_type=content_type)
+
+
+def _edit_data(**overrides):
+    data = {key: value for key, value in GENERATE.items() if key != "moderation"}
+    data["size"] = "auto"
+    data.update(overrides)
+    return data
+
+
+def test_login_is_required_everywhere_but_login_and_healthz(client):
+    for url in ["/", "/gallery/", "/gallery/1/", "/gallery/1/original/", "/jobs/1/", "/size-check/"]:
+        response = client.get(url)
+        assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
+    assert client.get("/accounts/login/").status_code == 200
+    assert client.get("/healthz").status_code == 200
+
+
+def test_studio_page_says_it_runs_on_the_offline_emulator(alice_client):
+    html = alice_client.get("/").content.decode()
+    assert "Offline emulator" in html
+    assert 'name="prompt"' in html and 'name="output_compression"' in html and 'name="image"' in html
+
+
+def test_studio_page_says_when_it_is_live(alice_client, settings):
+    settings.OPENAI_API_KEY = "sk-test-secret-key-1234"
+    settings.STUDIO_PROVIDER = "openai"
+    html = alice_client.get("/").content.decode()
+    assert "Offline emulator" not in html and "Live" in html
+    assert "sk-test-secret-key-1234" not in html
+
+
+def test_generate_creates_a_job_and_returns_at_once(alice_client, alice, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        response = alice_client.post("/generate/", GENERATE, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    job = Job.objects.get()
+    assert job.created_by == alice and job.status == Job.Status.QUEUED
+    assert job.request == {"model": "gpt-image-2", "prompt": "a lighthouse at dusk", "n": 1, "size": "1024x1024",
+                           "quality": "low", "output_format": "png", "background": "auto", "moderation": "auto"}
+    html = response.content.decode()
+    assert 'hx-swap-oob="afterbegin:#jobs"' in html and f'id="job-{job.pk}"' in html
+    assert 'value="a lighthouse at dusk"' in html or "a lighthouse at dusk</textarea>" in html  # values kept
+    assert len(callbacks) == 1  # enqueued on commit
+
+
+def test_generate_without_htmx_redirects_to_the_studio(alice_client):
+    response = alice_client.post("/generate/", GENERATE)
+    assert response.status_code == 302 and Job.objects.count() == 1
+
+
+def test_custom_size_and_compression_reach_the_request(alice_client):
+    alice_client.post("/generate/", {**GENERATE, "size": "custom", "width": "1536", "height": "864",
+                                     "output_format": "webp", "output_compression": "60", "partial_images": "2"})
+    job = Job.objects.get()
+    assert job.request["size"] == "1536x864"
+    assert job.request["output_compression"] == 60 and job.request["partial_images"] == 2
+
+
+@pytest.mark.parametrize(("overrides", "field", "words"), [
+    ({"size": "custom", "width": "1000", "height": "1000"}, "size", "divisible by 16"),
+    ({"size": "custom", "width": "100", "height": "100"}, "size", "divisible by 16"),
+    ({"size": "custom", "width": "4000", "height": "1024"}, "size", "3840"),
+    ({"size": "custom", "width": "", "height": ""}, "size", "Enter a width and a height"),
+    ({"prompt": "x" * 32_001}, "prompt", "maximum is 32,000"),
+    ({"prompt": ""}, "prompt", "required"),
+    ({"n": "11"}, "n", "less than or equal to 10"),
+    ({"background": "transparent"}, "background", "not supported"),
+    ({"quality": "ultra"}, "quality", "valid choice"),
+])
+def test_generate_errors_appear_next_to_their_field_with_values_kept(alice_client, overrides, field, words):
+    response = alice_client.post("/generate/", {**GENERATE, **overrides}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert words in _field_error(response, field)
+    assert not Job.objects.exists()
+    if "width" in overrides and overrides["width"]:
+        assert f'value="{overrides["width"]}"' in response.content.decode()
+
+
+def test_a_bad_submit_without_htmx_shows_the_whole_page_with_errors(alice_client):
+    response = alice_client.post("/generate/", {**GENERATE, "size": "custom", "width": "1000", "height": "1000"})
+    assert response.status_code == 400
+    assert "divisible by 16" in _field_error(response, "size")
+
+
+def test_edit_with_uploaded_images_and_mask(alice_client, alice):
+    response = alice_client.post("/edit/", {
+        **_edit_data(), "image": [_png_upload("a.png"), _png_upload("b.png", make_png(color=(0, 0, 0, 255)))],
+        "mask": _png_upload("mask.png", make_mask()),
+    }, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200, _errors(response)
+    job = Job.objects.get()
+    assert job.kind == Job.Kind.EDIT and "moderation" not in job.request
+    assert [link.input_image.original_name for link in job.job_inputs.all()] == ["a.png", "b.png"]
+    assert job.mask.role == InputImage.Role.MASK
+
+
+def _assert_rejected(response, field, words):
+    assert response.status_code == 200
+    assert words in _field_error(response, field), _errors(response)
+    assert not Job.objects.exists() and not InputImage.objects.exists()
+
+
+def _bomb() -> bytes:
+    """A tiny PNG that claims 60,000 × 60,000 pixels."""
+    out = io.BytesIO()
+    PILImage.new("L", (1, 1)).save(out, "PNG")
+    data = bytearray(out.getvalue())
+    data[16:24] = (60_000).to_bytes(4, "big") * 2
+    import zlib
+
+    data[29:33] = zlib.crc32(bytes(data[12:29])).to_bytes(4, "big")
+    return bytes(data)
+
+
+@pytest.mark.parametrize(("files", "field", "words"), [
+    ({"image": []}, "image", "at least one"),
+    ({"image": [_png_upload(f"{i}.png") for i in range(17)]}, "image", "At most 16"),
+    ({"image": [_png_upload("notes.png", b"this is not an image at all")]}, "image", "not an image"),
+    ({"image": [_png_upload("bomb.png", _bomb())]}, "image", "enormous"),
+    ({"image": [_png_upload()], "mask": _png_upload("mask.jpg", None, "image/jpeg")}, "mask", None),
+    ({"image": [_png_upload()], "mask": _png_upload("mask.png", make_png(mode="RGB"))}, "mask", "alpha"),
+    ({"image": [_png_upload()], "mask": _png_upload("mask.png", make_mask(512, 512, hole=(0, 0, 10, 10)))},
+     "mask", "same size"),
+])
+def test_bad_edit_inputs_are_refused_next_to_their_field_leaving_nothing(alice_client, files, field, words):
+    if field == "mask" and words is None:
+        jpeg = io.BytesIO()
+        PILImage.new("RGB", (1024, 1024)).save(jpeg, "JPEG")
+        files = {**files, "mask": _png_upload("mask.jpg", jpeg.getvalue(), "image/jpeg")}
+        words = "must be a PNG"
+    response = alice_client.post("/edit/", {**_edit_data(), **files}, HTTP_HX_REQUEST="true")
+    _assert_rejected(response, field, words)
+
+
+def test_an_upload_of_50_mb_or_more_is_refused(alice_client):
+    picture = make_png()
+    big = _png_upload("huge.png", picture + bytes(50 * 1024 * 1024 - len(picture)))
+    response = alice_client.post("/edit/", {**_edit_data(), "image": [big]}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert "under 50 MB" in _field_error(response, "image")
+
+
+def _finished_image(user, **request):
+    job = services.job_submit_generation(user=user, request={
+        "model": "gpt-image-2", "prompt": "a quiet harbour", "n": 1, "size": "1024x1024", "quality": "low",
+        "output_format": "png", **request})
+    services.job_run(job_id=job.pk)
+    return job.images.get()
+
+
+def test_edit_from_the_gallery_uses_the_image_as_first_input(alice_client, alice):
+    image = _finished_image(alice)
+    page = alice_client.get(f"/?edit={image.pk}").content.decode()
+    assert f'name="source_image" value="{image.pk}"' in page
+    alice_client.post("/edit/", {**_edit_data(), "source_image": [str(image.pk)]})
+    job = Job.objects.filter(kind=Job.Kind.EDIT).get()
+    assert job.job_inputs.get().input_image.source_image == image
+
+
+def test_someone_elses_image_cannot_be_used_as_an_input(bob_client, alice):
+    image = _finished_image(alice)
+    assert bob_client.get(f"/?edit={image.pk}").status_code == 404
+    assert bob_client.get(f"/?remix={image.pk}").status_code == 404
+    response = bob_client.post("/edit/", {**_edit_data(), "source_image": [str(image.pk)]}, HTTP_HX_REQUEST="true")
+    assert "at least one" in _field_error(response, "image") or "valid choice" in " ".join(_errors(response))
+    assert not Job.objects.filter(kind=Job.Kind.EDIT).exists()
+
+
+def test_remix_prefills_the_form_with_the_images_settings(alice_client, alice):
+    image = _finished_image(alice, size="1536x864", quality="high")
+    html = alice_client.get(f"/?remix={image.pk}").content.decode()
+    assert "a quiet harbour</textarea>" in html
+    assert '<option value="custom" selected>' in html and 'value="1536"' in html and 'value="864"' in html
+    assert '<option value="high" selected>' in html
+
+
+def test_a_failed_job_can_be_fixed_and_resubmitted_with_the_error_next_to_its_field(alice_client, alice):
+    job = services.job_submit_generation(user=alice, request={
+        "model": "gpt-image-2", "prompt": "a ship [[fault:moderation]]", "n": 2, "size": "2048x1152",
+        "quality": "medium", "output_format": "webp", "output_compression": 70})
+    services.job_run(job_id=job.pk)
+    card = alice_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "safety system" in card and f"?job={job.pk}" in card
+    page = alice_client.get(f"/?job={job.pk}")
+    assert "safety system" in " ".join(_form(page).non_field_errors())
+    html = page.content.decode()
+    assert "a ship [[fault:moderation]]</textarea>" in html and 'value="70"' in html
+    assert '<option value="2048x1152" selected>' in html
+
+
+def test_a_failed_edit_is_resubmitted_without_uploading_again(alice_client, alice):
+    alice_client.post("/edit/", {**_edit_data(prompt="swap the sky [[fault:insufficient_quota]]"),
+                                 "image": [_png_upload()], "mask": _png_upload("m.png", make_mask())})
+    job = Job.objects.get()
+    services.job_run(job_id=job.pk)
+    page = alice_client.get(f"/?job={job.pk}").content.decode()
+    input_id = job.job_inputs.get().input_image_id
+    assert f'name="input_image" value="{input_id}"' in page and f'name="mask_image" value="{job.mask_id}"' in page
+    alice_client.post("/edit/", {**_edit_data(prompt="swap the sky"), "input_image": [input_id],
+                                 "mask_image": job.mask_id})
+    again = Job.objects.exclude(pk=job.pk).get()
+    assert again.job_inputs.get().input_image_id == input_id and again.mask_id == job.mask_id
+    assert InputImage.objects.count() == 2  # reused, not copied
+
+
+def test_job_card_shows_progress_then_images(alice_client, alice):
+    job = services.job_submit_generation(user=alice, request={
+        "model": "gpt-image-2", "prompt": "a fox", "n": 1, "size": "1024x1024", "quality": "low"})
+    queued = alice_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert "Queued" in queued and 'hx-trigger="every 1s"' in queued and "Cancel" in queued
+    services.job_run(job_id=job.pk)
+    done = alice_client.get(f"/jobs/{job.pk}/").content.decode()
+    image = Image.objects.get()
+    assert "Succeeded" in done and "hx-trigger" not in done
+    assert f"/gallery/{image.pk}/thumbnail/" in done and "$0.0" in done
+
+
+def test_running_job_card_shows_elapsed_time_and_the_latest_partial(alice_client, alice):
+    job = services.job_submit_generation(user=alice, request={
+        "model": "gpt-image-2", "prompt": "a fox", "n": 1, "size": "1024x1024", "quality": "low", "partial_images": 2})
+    job.status = Job.Status.RUNNING
+    job.started_at = job.created_at
+    job.progress = 47
+    job.partials_received = 1
+    from django.core.files.base import ContentFile
+
+    job.preview.save("p.png", ContentFile(make_png()), save=False)
+    job.save()
+    card = alice_client.get(f"/jobs/{job.pk}/").content.decode()
+    assert 'value="47"' in card and "preview 1 of 2" in card and "Running" in card
+    preview = alice_client.get(f"/jobs/{job.pk}/preview/")
+    assert preview.status_code == 200 and b"".join(preview.streaming_content)[:4] == b"\x89PNG"
+
+
+def test_cancel_from_the_card(alice_client, alice, bob_client):
+    job = services.job_submit_generation(user=alice, request={"model": "gpt-image-2", "prompt": "a fox"})
+    assert bob_client.post(f"/jobs/{job.pk}/cancel/").status_code == 404
+    response = alice_client.post(f"/jobs/{job.pk}/cancel/", HTTP_HX_REQUEST="true")
+    assert "Cancelled" in response.content.decode()
+    job.refresh_from_db()
+    assert job.status == Job.Status.CANCELLED
+
+
+def test_jobs_of_others_are_not_found(bob_client, alice):
+    job = services.job_submit_generation(user=alice, request={"model": "gpt-image-2", "prompt": "a fox"})
+    assert bob_client.get(f"/jobs/{job.pk}/").status_code == 404
+    assert bob_client.get(f"/jobs/{job.pk}/preview/").status_code == 404
+    assert bob_client.get(f"/?job={job.pk}").status_code == 404
+    assert "a fox" not in bob_client.get("/").content.decode()
+
+
+def test_size_check_explains_the_rule_or_shows_shape_and_cost(alice_client):
+    bad = alice_client.get("/size-check/", {"size": "custom", "width": "1000", "height": "1000"}).content.decode()
+    assert "divisible by 16" in bad and "1008x1008" in bad
+    good = alice_client.get("/size-check/", {"size": "3840x2160", "quality": "high", "n": "2"}).content.decode()
+    assert 'viewBox="0 0 3840 2160"' in good and "experimental" in good
+    assert "26684" in good and "$0.8005" in good  # 2 × 13342 tokens at $30/M
+    auto = alice_client.get("/size-check/", {"size": "auto", "n": "zero"}).content.decode()
+    assert "Auto" in auto and "1756" in auto
+
+
+def test_healthz_reports_database_worker_and_provider(client):
+    from django.utils import timezone
+
+    from studio.models import WorkerHeartbeat
+
+    body = client.get("/healthz").json()
+    assert body["database"] == "ok" and body["provider"] == "offline"
+    assert body["worker"] == {"heartbeat_age_seconds": None, "alive": False}
+    WorkerHeartbeat.objects.create(worker_id="w1", seen_at=timezone.now())
+    assert client.get("/healthz").json()["worker"]["alive"] is True
+
+
+def test_healthz_is_503_when_the_database_is_down(client, monkeypatch):
+    from django.db import OperationalError
+
+    def down(*args, **kwargs):
+        raise OperationalError("connection refused")
+
+    monkeypatch.setattr("django.db.backends.base.base.BaseDatabaseWrapper.cursor", down)
+    response = client.get("/healthz")
+    assert response.status_code == 503 and response.json()["database"] == "down"
