@@ -1,0 +1,111 @@
+"""`make bench`: speed figures for docs/benchmarks.md, measured on a throw-away database."""
+
+from __future__ import annotations
+
+import logging
+import platform
+import statistics
+import tempfile
+import time
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings, setup_test_environment
+from django.utils import timezone
+
+from imageapi.client import ImagesClient
+from imageapi.emulator import Emulator, EmulatorTransport
+
+
+class Command(BaseCommand):
+    help = "Measure the emulator, the worker's throughput and the gallery; print a Markdown table."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--jobs", type=int, default=16, help="Jobs per worker run (default: %(default)s).")
+        parser.add_argument("--images", type=int, default=200, help="Images in the gallery (default: %(default)s).")
+
+    def handle(self, *, jobs: int, images: int, **options) -> None:
+        for name in ("studio", "django_tasks", "django_tasks_db"):
+            logging.getLogger(name).setLevel(logging.WARNING)  # one line per job would bury the table
+        setup_test_environment()
+        old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
+        media = tempfile.TemporaryDirectory()
+        try:
+            with override_settings(MEDIA_ROOT=media.name, STUDIO_PROVIDER="offline", ALLOWED_HOSTS=["*"]):
+                rows = [*self._emulator(), *self._worker(jobs), *self._gallery(images)]
+        finally:
+            connection.creation.destroy_test_db(old_name, verbosity=0)
+            media.cleanup()
+        self.stdout.write(f"Machine: {platform.machine()}, {platform.processor() or platform.platform()}, "
+                          f"Python {platform.python_version()}, database {connection.vendor}; "
+                          f"{timezone.now():%Y-%m-%d}\n")
+        self.stdout.write("| measure | result |\n|---|---|")
+        for name, value in rows:
+            self.stdout.write(f"| {name} | {value} |")
+
+    def _emulator(self) -> list[tuple[str, str]]:
+        client = ImagesClient(api_key="bench", transport=EmulatorTransport(Emulator()))
+        rows = []
+        for size, quality in (("1024x1024", "low"), ("3840x2160", "high")):
+            times = []
+            for index in range(10):
+                started = time.perf_counter()
+                client.generate(prompt=f"benchmark picture {index}", size=size, quality=quality)
+                times.append(time.perf_counter() - started)
+            rows.append((f"emulator generate {size} png, p50 of 10", f"{statistics.median(times) * 1000:.0f} ms"))
+        return rows
+
+    def _worker(self, jobs: int) -> list[tuple[str, str]]:
+        from studio import services
+        from studio.worker import ConcurrentWorker
+
+        user = get_user_model().objects.create_user("bench-worker")
+        rows = []
+        # Each emulated call waits ~0.5 s, like a (much faster) real API: the worker's job is to overlap waits.
+        with override_settings(STUDIO_EMULATOR_LATENCY=0.33):
+            for concurrency in (1, 8):
+                for index in range(jobs):
+                    services.job_submit_generation(user=user, request={
+                        "model": "gpt-image-2", "prompt": f"bench {concurrency} {index}", "size": "1024x1024",
+                        "quality": "low", "n": 1})
+                started = time.perf_counter()
+                ConcurrentWorker(
+                    concurrency=concurrency, abandoned_after=timedelta(hours=1), queue_names=["default"],
+                    interval=0.05, batch=True, backend_name="default", startup_delay=False, max_tasks=None,
+                    worker_id=f"bench-{concurrency}", excluded_queue_names=[],
+                ).run()
+                elapsed = time.perf_counter() - started
+                rows.append((f"worker, {jobs} jobs of ~0.5 s, concurrency {concurrency}",
+                             f"{elapsed:.1f} s ({jobs / elapsed:.1f} jobs/s)"))
+        return rows
+
+    def _gallery(self, images: int) -> list[tuple[str, str]]:
+        from studio import services
+
+        user = get_user_model().objects.create_user("bench-gallery")
+        with override_settings(STUDIO_EMULATOR_LATENCY=0):
+            for index in range(0, images, 10):
+                job = services.job_submit_generation(user=user, request={
+                    "model": "gpt-image-2", "prompt": f"gallery {index}", "size": "1024x1024", "quality": "low",
+                    "n": min(10, images - index)})
+                services.job_run(job_id=job.pk)
+        client = Client()
+        client.force_login(user)
+        rows = []
+        for label, url in (("first page", "/gallery/"), ("last page", "/gallery/?page=999")):
+            times, queries = [], 0
+            for _ in range(20):
+                with CaptureQueriesContext(connection) as captured:
+                    started = time.perf_counter()
+                    response = client.get(url)
+                    times.append(time.perf_counter() - started)
+                assert response.status_code == 200
+                queries = len(captured)
+            times.sort()
+            rows.append((f"gallery {label}, {images} images: p50 / p95, queries",
+                         f"{times[len(times) // 2] * 1000:.1f} / {times[int(len(times) * .95) - 1] * 1000:.1f} ms, "
+                         f"{queries}"))
+        return rows
