@@ -87,6 +87,13 @@ class APITimeoutError(APIConnectionError):
 class MalformedResponseError(ImageAPIError):
     """The answer was not the JSON or event stream the contract promises."""
 
+    @property
+    def retryable(self) -> bool:
+        # The server answered (and may have billed the call): asking again is no cure. Some are
+        # raised without a status (a bad event mid-stream, an image without data), which the
+        # base rule would read as "no answer at all" and retry.
+        return bool(self.should_retry)
+
 
 def error_class_for(status: int, code: str | None) -> type[ImageAPIError]:
     if status == 400:

@@ -1,4 +1,5 @@
 import io
+
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils.html import escape
@@ -111,7 +112,7 @@ def test_generate_errors_appear_next_to_their_field_with_values_kept(alice_clien
     assert response.status_code == 200
     assert words in _field_error(response, field)
     assert not Job.objects.exists()
-    if "width" in overrides and overrides["width"]:
+    if overrides.get("width"):
         assert f'value="{overrides["width"]}"' in response.content.decode()
 
 
