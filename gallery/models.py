@@ -38,10 +38,19 @@ class InputImage(models.Model):
         return FORMAT_CONTENT_TYPES.get(self.format, "application/octet-stream")
 
 
+class ImageQuerySet(models.QuerySet):
+    def alive(self) -> ImageQuerySet:
+        return self.filter(deleted_at__isnull=True)
+
+    def in_trash(self) -> ImageQuerySet:
+        return self.filter(deleted_at__isnull=False)
+
+
 class Image(models.Model):
     """One image the API returned, with everything needed to understand and redo it."""
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="images")
+    space = models.ForeignKey("teams.Space", on_delete=models.CASCADE, related_name="images")
     job = models.ForeignKey("studio.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="images")
     kind = models.CharField(max_length=16, default="generate")  # generate | edit
     index = models.PositiveSmallIntegerField(default=0, help_text="Position in its batch of n.")
@@ -74,10 +83,21 @@ class Image(models.Model):
     request_id = models.CharField(max_length=128, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # In the trash since then (purged 30 days later); restore clears it.
+    deleted_at = models.DateTimeField(null=True, blank=True)
+    deleted_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="+")
+    tags = models.ManyToManyField("Tag", blank=True, related_name="images")
+
+    objects = ImageQuerySet.as_manager()
 
     class Meta:
         ordering = ["-created_at", "-id"]
-        indexes = [models.Index(fields=["created_by", "-created_at", "-id"], name="image_owner_newest")]
+        indexes = [
+            models.Index(fields=["space", "deleted_at", "-created_at", "-id"], name="image_space_newest"),
+            models.Index(fields=["space", "deleted_at", "-cost_usd", "-id"], name="image_space_cost"),
+            models.Index(fields=["created_by", "-created_at", "-id"], name="image_owner_newest"),
+        ]
 
     def __str__(self) -> str:
         return f"Image {self.pk}: {self.prompt[:40]}"
@@ -102,3 +122,99 @@ class ImageInput(models.Model):
 
     def __str__(self) -> str:
         return f"{self.image_id}[{self.position}]"
+
+
+class Collection(models.Model):
+    """A board of images inside one space."""
+
+    space = models.ForeignKey("teams.Space", on_delete=models.CASCADE, related_name="collections")
+    name = models.CharField(max_length=100)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    images = models.ManyToManyField(Image, through="CollectionItem", related_name="collections")
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["space", "name"], name="unique_collection_name_per_space")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class CollectionItem(models.Model):
+    collection = models.ForeignKey(Collection, on_delete=models.CASCADE, related_name="items")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="collection_items")
+    added_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+")
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-added_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["collection", "image"], name="image_once_per_collection")]
+
+    def __str__(self) -> str:
+        return f"{self.image_id} in {self.collection_id}"
+
+
+class Tag(models.Model):
+    """A label shared by the images of one space (autocompleted from the space's tags)."""
+
+    space = models.ForeignKey("teams.Space", on_delete=models.CASCADE, related_name="tags")
+    name = models.CharField(max_length=50)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["space", "name"], name="unique_tag_per_space")]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Favourite(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="favourites")
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="favourites")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "image"], name="favourite_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user_id} ♥ {self.image_id}"
+
+
+class ShareLink(models.Model):
+    """A revocable, expiring read-only link to one image or one collection, for anyone."""
+
+    token = models.CharField(max_length=64, unique=True)
+    image = models.ForeignKey(Image, null=True, blank=True, on_delete=models.CASCADE, related_name="share_links")
+    collection = models.ForeignKey(Collection, null=True, blank=True, on_delete=models.CASCADE,
+                                   related_name="share_links")
+    show_prompt = models.BooleanField(default=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(image__isnull=False, collection__isnull=True)
+                | models.Q(image__isnull=True, collection__isnull=False),
+                name="share_link_one_target",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Share link {self.pk}"
+
+    @property
+    def target(self) -> Image | Collection:
+        return self.image or self.collection
+
+    @property
+    def space(self):
+        return self.target.space
+
+    @property
+    def is_active(self) -> bool:
+        return self.revoked_at is None and self.expires_at > timezone.now()

@@ -4,18 +4,26 @@ from __future__ import annotations
 
 import hashlib
 import io
+import secrets
 import uuid
+import zipfile
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
+from django.db import transaction
+from django.utils import timezone
 from PIL import Image as PILImage
 
+from audit.models import AuditEvent
+from audit.services import audit_record
 from imageapi.params import ImageInfo, resolve_snapshot
 
-from .models import Image, ImageInput, InputImage
+from .models import Collection, CollectionItem, Favourite, Image, ImageInput, InputImage, ShareLink, Tag
 
 THUMBNAIL_EDGE = 512
 THUMBNAIL_QUALITY = 80
@@ -87,6 +95,7 @@ def input_image_create(
 def image_ingest(
     *,
     created_by: Any,
+    space: Any,
     job: Any,
     received: ReceivedImage,
     request: dict[str, Any],
@@ -106,7 +115,7 @@ def image_ingest(
     with PILImage.open(io.BytesIO(received.data)) as picture:
         width, height = picture.size
     image = Image(
-        created_by=created_by, job=job, kind="edit" if inputs else "generate", index=received.index,
+        created_by=created_by, space=space, job=job, kind="edit" if inputs else "generate", index=received.index,
         prompt=request.get("prompt", ""), request=request, model=model, snapshot=resolve_snapshot(model),
         mask=mask, format=received.format, width=width, height=height, byte_size=len(received.data),
         sha256=hashlib.sha256(received.data).hexdigest(),
@@ -125,3 +134,170 @@ def image_ingest(
         for position, input_image in enumerate(inputs)
     )
     return image
+
+
+# -- organising -------------------------------------------------------------------------------
+
+TRASH_DAYS = 30
+SHARE_LINK_DAYS_MAX = 365
+ZIP_CHUNK = 256 * 1024
+
+
+def favourite_set(*, user: Any, image: Image, favourite: bool) -> bool:
+    if favourite:
+        Favourite.objects.get_or_create(user=user, image=image)
+    else:
+        Favourite.objects.filter(user=user, image=image).delete()
+    return favourite
+
+
+def tag_name(raw: str) -> str:
+    """Tags are lower-case words or short phrases: "Hero shot " and "hero shot" are one tag."""
+    return " ".join(raw.strip().lower().split())[:50]
+
+
+def tags_add(*, images: Iterable[Image], names: Iterable[str]) -> list[Tag]:
+    """Tag each image with each name, in the image's own space (tags never cross spaces)."""
+    images = list(images)
+    clean = sorted({tag_name(name) for name in names} - {""})
+    added = []
+    for space_id in {image.space_id for image in images}:
+        tags = [Tag.objects.get_or_create(space_id=space_id, name=name)[0] for name in clean]
+        added += tags
+        through = Image.tags.through
+        through.objects.bulk_create(
+            [through(image_id=image.pk, tag_id=tag.pk) for image in images if image.space_id == space_id
+             for tag in tags],
+            ignore_conflicts=True,
+        )
+    return added
+
+
+def tag_remove(*, image: Image, name: str) -> None:
+    image.tags.remove(*image.tags.filter(name=tag_name(name)))
+
+
+def collection_create(*, space: Any, user: Any, name: str) -> Collection:
+    collection, _ = Collection.objects.get_or_create(space=space, name=name.strip()[:100],
+                                                     defaults={"created_by": user})
+    return collection
+
+
+def collection_add(*, collection: Collection, images: Iterable[Image], user: Any) -> int:
+    """Add the images of the collection's own space; returns how many were new to it."""
+    items = [CollectionItem(collection=collection, image=image, added_by=user)
+             for image in images if image.space_id == collection.space_id]
+    before = collection.items.count()
+    CollectionItem.objects.bulk_create(items, ignore_conflicts=True)
+    return collection.items.count() - before
+
+
+def collection_remove(*, collection: Collection, images: Iterable[Image]) -> None:
+    collection.items.filter(image__in=list(images)).delete()
+
+
+# -- trash -------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def images_trash(*, user: Any, images: Iterable[Image]) -> int:
+    now = timezone.now()
+    images = [image for image in images if image.deleted_at is None]
+    Image.objects.filter(pk__in=[image.pk for image in images]).update(deleted_at=now, deleted_by=user)
+    for image in images:
+        audit_record(actor=user, action=AuditEvent.Action.DELETED, obj=image, summary=f"moved #{image.pk} to the trash")
+    return len(images)
+
+
+@transaction.atomic
+def images_restore(*, user: Any, images: Iterable[Image]) -> int:
+    images = [image for image in images if image.deleted_at is not None]
+    Image.objects.filter(pk__in=[image.pk for image in images]).update(deleted_at=None, deleted_by=None)
+    for image in images:
+        audit_record(actor=user, action=AuditEvent.Action.RESTORED, obj=image, summary=f"restored #{image.pk}")
+    return len(images)
+
+
+def images_purge(*, user: Any | None, images: Iterable[Image]) -> int:
+    """Delete images for good, with their files. Inputs other images still use are kept."""
+    purged = 0
+    for image in images:
+        names = [image.file.name, image.thumbnail.name]
+        with transaction.atomic():
+            audit_record(actor=user, action=AuditEvent.Action.PURGED, obj=image, summary=f"purged #{image.pk}")
+            image.delete()
+        transaction.on_commit(lambda names=names: [default_storage.delete(name) for name in names if name])
+        purged += 1
+    return purged
+
+
+def trash_purge_expired(*, now: Any = None) -> int:
+    """Purge what has been in the trash for more than TRASH_DAYS days (run daily)."""
+    cutoff = (now or timezone.now()) - timedelta(days=TRASH_DAYS)
+    return images_purge(user=None, images=Image.objects.filter(deleted_at__lt=cutoff).iterator())
+
+
+# -- zip --------------------------------------------------------------------------------------
+
+
+class _ChunkSink(io.RawIOBase):
+    """A write-only file that keeps what is written until the zip generator hands it on."""
+
+    def __init__(self) -> None:
+        self.chunks: list[bytes] = []
+
+    def writable(self) -> bool:
+        return True
+
+    def write(self, data: bytes) -> int:  # type: ignore[override]
+        self.chunks.append(bytes(data))
+        return len(data)
+
+    def drain(self) -> bytes:
+        data = b"".join(self.chunks)
+        self.chunks.clear()
+        return data
+
+
+def zip_stream(images: Iterable[Image]) -> Iterator[bytes]:
+    """The originals as a zip, produced piece by piece: memory stays flat whatever the count.
+
+    Images are already compressed, so entries are stored, not deflated.
+    """
+    sink = _ChunkSink()
+    with zipfile.ZipFile(sink, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for image in images:
+            info = zipfile.ZipInfo(image.download_name, date_time=image.created_at.timetuple()[:6])
+            try:
+                source = image.file.open("rb")
+            except FileNotFoundError:
+                continue
+            with source, archive.open(info, mode="w", force_zip64=True) as entry:
+                while chunk := source.read(ZIP_CHUNK):
+                    entry.write(chunk)
+                    yield sink.drain()
+            yield sink.drain()
+    yield sink.drain()
+
+
+# -- share links ------------------------------------------------------------------------------
+
+
+def share_link_create(*, user: Any, target: Image | Collection, days: int, show_prompt: bool) -> ShareLink:
+    days = max(1, min(days, SHARE_LINK_DAYS_MAX))
+    link = ShareLink.objects.create(
+        token=secrets.token_urlsafe(24), created_by=user, show_prompt=show_prompt,
+        expires_at=timezone.now() + timedelta(days=days),
+        image=target if isinstance(target, Image) else None,
+        collection=target if isinstance(target, Collection) else None,
+    )
+    audit_record(actor=user, action=AuditEvent.Action.SHARED, obj=target,
+                 summary=f"shared {target._meta.verbose_name} #{target.pk} for {days} days")
+    return link
+
+
+def share_link_revoke(*, user: Any, link: ShareLink) -> None:
+    if link.revoked_at is None:
+        ShareLink.objects.filter(pk=link.pk).update(revoked_at=timezone.now())
+        audit_record(actor=user, action=AuditEvent.Action.UNSHARED, obj=link.target, space=link.space,
+                     summary=f"revoked a share link to {link.target._meta.verbose_name} #{link.target.pk}")

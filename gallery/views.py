@@ -1,39 +1,96 @@
 from __future__ import annotations
 
-from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from urllib.parse import urlencode
 
-from .permissions import get_visible_image, get_visible_input_image
-from .selectors import gallery_page, image_inputs
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
+from django.db.models.fields.files import FieldFile
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.http import require_GET, require_POST
+
+from . import services
+from .forms import GalleryFilterForm
+from .models import Collection, Image, ShareLink, Tag
+from .permissions import (
+    Action,
+    can,
+    deletable_images,
+    get_space_for,
+    get_visible_image,
+    get_visible_input_image,
+    manageable_share_links,
+    member_space_ids,
+    organisable_collections,
+    organisable_images,
+    visible_collections,
+    visible_images,
+)
+from .selectors import gallery_page, image_inputs, neighbours, space_tags
 
 # Files never change once written (new bytes get a new name), so browsers may keep them.
 PRIVATE_CACHE = "private, max-age=86400, immutable"
+BULK_LIMIT = 500  # images one bulk action may name
 
 
-def _file_response(field: FieldFile, *, content_type: str, download_name: str | None = None) -> FileResponse:
+def _file_response(field: FieldFile, *, content_type: str, download_name: str | None = None,
+                   cache: str = PRIVATE_CACHE) -> FileResponse:
     try:
         handle = field.open("rb")
     except (FileNotFoundError, ValueError):
         raise Http404 from None
     response = FileResponse(handle, content_type=content_type, as_attachment=download_name is not None,
                             filename=download_name or "")
-    response["Cache-Control"] = PRIVATE_CACHE
+    response["Cache-Control"] = cache
     return response
+
+
+def _filter_form(request: HttpRequest) -> GalleryFilterForm:
+    return GalleryFilterForm(request.GET, user=request.user)
+
+
+def _view_query(filters: dict) -> str:
+    """The filters as a query string, to carry a view from the grid to an image and back."""
+    values = {name: ("1" if value is True else value) for name, value in filters.items()}
+    return urlencode(values)
 
 
 @require_GET
 def index(request: HttpRequest) -> HttpResponse:
-    page = gallery_page(user=request.user, page_number=request.GET.get("page"))
-    template = "gallery/index.html#grid" if request.htmx else "gallery/index.html"
-    return render(request, template, {"page": page})
+    form = _filter_form(request)
+    filters = form.filters()
+    direction = "previous" if request.GET.get("before") else "next"
+    page = gallery_page(user=request.user, filters=filters,
+                        cursor=request.GET.get("before") or request.GET.get("after"), direction=direction)
+    context = {
+        "form": form, "page": page, "view_query": _view_query(filters),
+        "collections": organisable_collections(request.user).select_related("space").order_by("space", "name"),
+    }
+    template = "gallery/index.html#grid" if request.htmx and not request.htmx.boosted else "gallery/index.html"
+    return render(request, template, context)
 
 
 @require_GET
 def detail(request: HttpRequest, pk: int) -> HttpResponse:
     image = get_visible_image(request.user, pk)
-    context = {"image": image, "inputs": image_inputs(image=image)}
+    filters = _filter_form(request).filters()
+    previous, following = neighbours(user=request.user, image=image, filters=filters)
+    context = {
+        "image": image, "inputs": image_inputs(image=image), "view_query": _view_query(filters),
+        "previous": previous, "next": following,
+        "is_favourite": image.favourites.filter(user=request.user).exists(),
+        "tags": image.tags.order_by("name"), "space_tags": space_tags(space_id=image.space_id),
+        "collections": image.collections.filter(pk__in=visible_collections(request.user)).order_by("name"),
+        "may_organise": can(request.user, Action.ORGANISE, image.space),
+        "may_delete": can(request.user, Action.DELETE, image.space, created_by_id=image.created_by_id),
+        "share_links": manageable_share_links(request.user).filter(image=image, revoked_at__isnull=True,
+                                                                   expires_at__gt=timezone.now()),
+        "used_as_input_by": visible_images(request.user).filter(
+            image_inputs__input_image__source_image=image).distinct()[:12],
+    }
     return render(request, "gallery/detail.html", context)
 
 
@@ -56,3 +113,220 @@ def input_file(request: HttpRequest, pk: int) -> FileResponse:
     """An edit's input image or mask."""
     input_image = get_visible_input_image(request.user, pk)
     return _file_response(input_image.file, content_type=input_image.content_type)
+
+
+# -- organising -------------------------------------------------------------------------------
+
+
+@require_POST
+def favourite(request: HttpRequest, pk: int) -> HttpResponse:
+    image = get_visible_image(request.user, pk)
+    is_favourite = services.favourite_set(user=request.user, image=image,
+                                          favourite=request.POST.get("favourite") == "1")
+    if request.htmx:
+        return render(request, "gallery/detail.html#favourite", {"image": image, "is_favourite": is_favourite})
+    return redirect(request.POST.get("next") or reverse("gallery:detail", args=[pk]))
+
+
+def _organisable(request: HttpRequest, pk: int) -> Image:
+    image = get_visible_image(request.user, pk)
+    if not can(request.user, Action.ORGANISE, image.space):
+        raise PermissionDenied
+    return image
+
+
+@require_POST
+def tag_add(request: HttpRequest, pk: int) -> HttpResponse:
+    image = _organisable(request, pk)
+    services.tags_add(images=[image], names=request.POST.get("tags", "").split(","))
+    return _tags_response(request, image)
+
+
+@require_POST
+def tag_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    image = _organisable(request, pk)
+    services.tag_remove(image=image, name=request.POST.get("tag", ""))
+    return _tags_response(request, image)
+
+
+def _tags_response(request: HttpRequest, image: Image) -> HttpResponse:
+    if request.htmx:
+        return render(request, "gallery/detail.html#tags", {
+            "image": image, "tags": image.tags.order_by("name"), "space_tags": space_tags(space_id=image.space_id),
+            "may_organise": True})
+    return redirect("gallery:detail", pk=image.pk)
+
+
+@require_GET
+def tag_suggestions(request: HttpRequest) -> HttpResponse:
+    """Tags of the spaces the user may see that start with ``q``, for autocomplete."""
+    prefix = services.tag_name(request.GET.get("q", ""))
+    names = (Tag.objects.filter(space_id__in=member_space_ids(request.user), name__startswith=prefix)
+             .order_by("name").values_list("name", flat=True).distinct()[:20])
+    return render(request, "gallery/_tag_options.html", {"names": names})
+
+
+@require_POST
+def collection_create(request: HttpRequest) -> HttpResponse:
+    space = get_space_for(request.user, _int(request.POST.get("space")), Action.ORGANISE)
+    name = request.POST.get("name", "").strip()
+    if not name:
+        messages.error(request, "Give the collection a name.")
+        return redirect("gallery:collections")
+    collection = services.collection_create(space=space, user=request.user, name=name)
+    return redirect(f"{reverse('gallery:index')}?collection={collection.pk}")
+
+
+@require_GET
+def collections(request: HttpRequest) -> HttpResponse:
+    from teams.selectors import destinations_for
+
+    context = {
+        "collections": visible_collections(request.user).select_related("space").order_by("space__name", "name"),
+        "spaces": destinations_for(user=request.user),
+    }
+    return render(request, "gallery/collections.html", context)
+
+
+def _int(value: str | None) -> int:
+    if not value or not value.isdigit():
+        raise Http404
+    return int(value)
+
+
+# -- bulk actions -----------------------------------------------------------------------------
+
+
+@require_POST
+def bulk(request: HttpRequest) -> HttpResponse:
+    """One action on the selected images. Each action takes only the images it is allowed on:
+    a request naming an image the user may not touch acts as if it had not named it."""
+    action = request.POST.get("action", "")
+    ids = [int(value) for value in request.POST.getlist("image")[:BULK_LIMIT] if value.isdigit()]
+    back = request.POST.get("next") or reverse("gallery:index")
+    if not ids:
+        messages.info(request, "Select some images first.")
+        return redirect(back)
+    if action == "zip":
+        images = visible_images(request.user).filter(pk__in=ids).order_by("-created_at")
+        response = StreamingHttpResponse(services.zip_stream(images.iterator()), content_type="application/zip")
+        response["Content-Disposition"] = f'attachment; filename="studio-{timezone.now():%Y%m%d-%H%M%S}.zip"'
+        return response
+    if action == "collect":
+        collection = get_object_or_404(organisable_collections(request.user), pk=_int(request.POST.get("collection")))
+        added = services.collection_add(collection=collection, user=request.user,
+                                        images=organisable_images(request.user).filter(pk__in=ids))
+        messages.success(request, f"Added {added} image{'s' if added != 1 else ''} to “{collection.name}”.")
+    elif action == "uncollect":
+        collection = get_object_or_404(organisable_collections(request.user), pk=_int(request.POST.get("collection")))
+        services.collection_remove(collection=collection, images=Image.objects.filter(pk__in=ids))
+        messages.success(request, f"Removed from “{collection.name}”.")
+    elif action == "tag":
+        images = organisable_images(request.user).filter(pk__in=ids)
+        tags = services.tags_add(images=images, names=request.POST.get("tags", "").split(","))
+        messages.success(request, f"Tagged {len(images)} image(s) with {', '.join(sorted({t.name for t in tags}))}.")
+    elif action == "trash":
+        count = services.images_trash(user=request.user, images=deletable_images(request.user).filter(pk__in=ids))
+        messages.success(request, f"Moved {count} image(s) to the trash. They stay there for 30 days.")
+    elif action == "restore":
+        count = services.images_restore(user=request.user,
+                                        images=deletable_images(request.user).in_trash().filter(pk__in=ids))
+        messages.success(request, f"Restored {count} image(s).")
+    elif action == "purge":
+        count = services.images_purge(user=request.user,
+                                      images=deletable_images(request.user).in_trash().filter(pk__in=ids))
+        messages.success(request, f"Deleted {count} image(s) for good.")
+    else:
+        raise Http404
+    return redirect(back)
+
+
+@require_GET
+def trash(request: HttpRequest) -> HttpResponse:
+    images = deletable_images(request.user).in_trash().select_related("space").order_by("-deleted_at")[:200]
+    return render(request, "gallery/trash.html", {"images": images, "days": services.TRASH_DAYS})
+
+
+# -- share links ------------------------------------------------------------------------------
+
+
+@require_POST
+def share_create(request: HttpRequest) -> HttpResponse:
+    if image_id := request.POST.get("image"):
+        target: Image | Collection = get_visible_image(request.user, _int(image_id))
+    else:
+        target = get_object_or_404(visible_collections(request.user), pk=_int(request.POST.get("collection")))
+    if not can(request.user, Action.ORGANISE, target.space):
+        raise PermissionDenied
+    try:
+        days = int(request.POST.get("days") or 7)
+    except ValueError:
+        days = 7
+    link = services.share_link_create(user=request.user, target=target, days=days,
+                                      show_prompt=request.POST.get("show_prompt") == "1")
+    url = request.build_absolute_uri(reverse("share", args=[link.token]))
+    messages.success(request, f"Share link created: {url}")
+    return redirect(request.POST.get("next") or reverse("gallery:index"))
+
+
+@require_POST
+def share_revoke(request: HttpRequest, pk: int) -> HttpResponse:
+    link = get_object_or_404(manageable_share_links(request.user), pk=pk)
+    services.share_link_revoke(user=request.user, link=link)
+    messages.success(request, "The share link no longer works.")
+    return redirect(request.POST.get("next") or reverse("gallery:index"))
+
+
+def _active_link(token: str) -> ShareLink:
+    link = ShareLink.objects.select_related("image", "collection").filter(token=token).first()
+    if link is None or not link.is_active:
+        raise Http404
+    if link.image is not None and link.image.deleted_at is not None:
+        raise Http404
+    return link
+
+
+def _shared_images(link: ShareLink) -> list[Image]:
+    if link.image is not None:
+        return [link.image]
+    return list(link.collection.images.alive().order_by("collection_items__added_at", "pk")[:500])
+
+
+@login_not_required
+@require_GET
+def share_page(request: HttpRequest, token: str) -> HttpResponse:
+    """What a share link shows anyone: the pictures (and the prompt if allowed), nothing else."""
+    link = _active_link(token)
+    images = _shared_images(link)
+    title = link.collection.name if link.collection is not None else "Shared image"
+    response = render(request, "gallery/share.html", {"link": link, "images": images, "title": title})
+    response["X-Robots-Tag"] = "noindex"
+    response["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@login_not_required
+@require_GET
+def share_file(request: HttpRequest, token: str, position: int, kind: str) -> FileResponse:
+    """An image of a share link by its position in the share: no id of anything leaks."""
+    if kind not in ("image", "thumbnail"):
+        raise Http404
+    link = _active_link(token)
+    images = _shared_images(link)
+    if not 0 <= position < len(images):
+        raise Http404
+    image = images[position]
+    if kind == "thumbnail":
+        return _file_response(image.thumbnail, content_type="image/webp", cache="private, max-age=300")
+    name = f"shared-{position + 1}.{'jpg' if image.format == 'jpeg' else image.format}"
+    return _file_response(image.file, content_type=image.content_type, cache="private, max-age=300",
+                          download_name=name if request.GET.get("download") else None)
+
+
+@require_POST
+def image_trash(request: HttpRequest, pk: int) -> HttpResponse:
+    """The detail page's own delete button (bulk covers the rest)."""
+    image = get_object_or_404(deletable_images(request.user).filter(pk__in=visible_images(request.user)), pk=pk)
+    services.images_trash(user=request.user, images=[image])
+    messages.success(request, "Moved to the trash. Restore it from the trash within 30 days.")
+    return redirect("gallery:index")

@@ -12,6 +12,7 @@ from gallery.models import InputImage
 from gallery.permissions import visible_images, visible_input_images
 from imageapi import params as rules
 from imageapi.images import DecompressionBomb, inspect_image
+from teams.models import Space
 
 from .services import Upload
 
@@ -66,9 +67,15 @@ class ImageOptionsForm(forms.Form):
         coerce=int, initial=2, label="Live previews",
     )
 
-    def __init__(self, *args: Any, model: str, **kwargs: Any) -> None:
+    space = forms.TypedChoiceField(coerce=int, required=False, label="Save to",
+                                   help_text="Where the new images go.")
+
+    def __init__(self, *args: Any, model: str, destinations: list[Space], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.model = model
+        # Only spaces the user may generate into are offered, or accepted.
+        self.destinations = {space.pk: space for space in destinations}
+        self.fields["space"].choices = [(space.pk, space.name) for space in destinations]
         for name in ("size", "quality", "output_format", "background", "partial_images"):
             self.fields[name].required = False  # an omitted option means the API's default
         if rules.is_gpt_image_2(model):
@@ -76,6 +83,12 @@ class ImageOptionsForm(forms.Form):
 
     def clean_prompt(self) -> str:
         return self.cleaned_data["prompt"]  # length and emptiness are the rules' to judge
+
+    @property
+    def destination(self) -> Space:
+        """The space chosen, or the first offered (the personal space) when none was sent."""
+        chosen = self.cleaned_data.get("space")
+        return self.destinations.get(chosen) or next(iter(self.destinations.values()))
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()

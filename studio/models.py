@@ -24,6 +24,8 @@ class Job(models.Model):
     ACTIVE_STATUSES = (Status.QUEUED, Status.RUNNING)
 
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="jobs")
+    # Where the images go: the creator's personal space or a team they may generate into.
+    space = models.ForeignKey("teams.Space", on_delete=models.CASCADE, related_name="jobs")
     kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.GENERATE)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED, db_index=True)
     model = models.CharField(max_length=64)

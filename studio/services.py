@@ -13,12 +13,16 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from audit.models import AuditEvent
+from audit.services import audit_record
 from gallery.models import Image, InputImage
 from gallery.services import FileLedger, ReceivedImage, image_ingest, input_image_create
 from imageapi import pricing
 from imageapi.client import ImageResult, InputFile, PartialImage
 from imageapi.errors import ImageAPIError
 from imageapi.params import ImageInfo
+from teams.models import Space
+from teams.services import personal_space
 
 from .images_client import get_images_client
 from .models import Job, JobInput
@@ -51,11 +55,12 @@ def _enqueue(job: Job) -> None:
     transaction.on_commit(lambda: run_job.enqueue(job_id=job.pk))
 
 
-def job_submit_generation(*, user: Any, request: dict[str, Any]) -> Job:
-    """Save a generation job and queue it once the transaction commits."""
+def job_submit_generation(*, user: Any, request: dict[str, Any], space: Space | None = None) -> Job:
+    """Save a generation job and queue it once the transaction commits. ``space`` (checked by the
+    caller) is where the images go; the user's personal space by default."""
     with transaction.atomic():
         job = Job.objects.create(
-            created_by=user, kind=Job.Kind.GENERATE, model=request["model"],
+            created_by=user, space=space or personal_space(user=user), kind=Job.Kind.GENERATE, model=request["model"],
             prompt=request["prompt"], request=request,
         )
         _enqueue(job)
@@ -63,7 +68,8 @@ def job_submit_generation(*, user: Any, request: dict[str, Any]) -> Job:
 
 
 def job_submit_edit(
-    *, user: Any, request: dict[str, Any], images: Sequence[Upload], mask: Upload | None
+    *, user: Any, request: dict[str, Any], images: Sequence[Upload], mask: Upload | None,
+    space: Space | None = None,
 ) -> Job:
     """Store the inputs and the mask, save an edit job and queue it; on any failure no row
     and no file is left behind."""
@@ -73,7 +79,8 @@ def job_submit_edit(
             stored = [_stored(upload, user=user, role=InputImage.Role.IMAGE, ledger=ledger) for upload in images]
             stored_mask = _stored(mask, user=user, role=InputImage.Role.MASK, ledger=ledger) if mask else None
             job = Job.objects.create(
-                created_by=user, kind=Job.Kind.EDIT, model=request["model"], prompt=request["prompt"],
+                created_by=user, space=space or personal_space(user=user), kind=Job.Kind.EDIT,
+                model=request["model"], prompt=request["prompt"],
                 request=request, mask=stored_mask,
             )
             JobInput.objects.bulk_create(
@@ -231,15 +238,20 @@ def _complete(job: Job, result: ImageResult) -> None:
     ledger = FileLedger()
     try:
         with transaction.atomic():
+            images = []
             for received, share in zip(result.images, pricing.split_cost(cost, len(result.images)), strict=True):
-                image_ingest(
-                    created_by=job.created_by, job=job,
+                images.append(image_ingest(
+                    created_by=job.created_by, space=job.space, job=job,
                     received=ReceivedImage(data=received.data, format=received.format, index=received.index),
                     request=job.request, model=job.model, size=result.size or "",
                     quality=result.quality or "", background=result.background or "", usage=usage,
                     cost_usd=share, request_id=result.request_id or "", latency_ms=result.latency_ms,
                     inputs=inputs, mask=job.mask, ledger=ledger,
-                )
+                ))
+            action = AuditEvent.Action.EDITED if job.kind == Job.Kind.EDIT else AuditEvent.Action.GENERATED
+            audit_record(actor=job.created_by, action=action, obj=job, space=job.space,
+                         summary=f"{action.label.lower()} {len(images)} image(s): "
+                                 + ", ".join(f"#{image.pk}" for image in images))
             _finish(job, status=Job.Status.SUCCEEDED, usage=usage, cost_usd=cost,
                     request_id=result.request_id or "", latency_ms=result.latency_ms)
     except BaseException:

@@ -45,6 +45,8 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "studio",
     "gallery",
+    "teams",
+    "audit",
 ]
 
 MIDDLEWARE = [

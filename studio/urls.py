@@ -2,6 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from gallery import views as gallery_views
+
 from . import views
 
 studio_patterns = (
@@ -20,6 +22,10 @@ studio_patterns = (
 urlpatterns = [
     path("", include(studio_patterns)),
     path("gallery/", include("gallery.urls")),
+    path("teams/", include("teams.urls")),
+    # Share links open for anyone, without an account.
+    path("s/<str:token>/", gallery_views.share_page, name="share"),
+    path("s/<str:token>/<int:position>/<str:kind>/", gallery_views.share_file, name="share_file"),
     path("accounts/login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("healthz", views.healthz, name="healthz"),

@@ -14,6 +14,8 @@ from django.views.decorators.http import require_GET, require_POST
 from gallery.permissions import can_change_job, get_visible_image, get_visible_job, visible_jobs
 from imageapi.params import N_MAX, N_MIN, is_experimental, output_dimensions, validate_size
 from imageapi.pricing import Usage, cost_usd, estimate_output_tokens
+from teams.selectors import destinations_for, remembered_destination
+from teams.services import destination_remember
 
 from . import services
 from .forms import CUSTOM_SIZE, EditForm, GenerateForm
@@ -22,12 +24,21 @@ from .models import Job, WorkerHeartbeat
 RECENT_JOBS = 12
 
 
+def _form_kwargs(request: HttpRequest, kwargs: dict[str, Any]) -> dict[str, Any]:
+    destinations = destinations_for(user=request.user)
+    if "data" not in kwargs:
+        remembered = remembered_destination(user=request.user)
+        chosen = remembered if remembered in destinations else destinations[0]
+        kwargs["initial"] = {"space": chosen.pk, **kwargs.get("initial", {})}
+    return {"model": settings.STUDIO_MODEL, "destinations": destinations, **kwargs}
+
+
 def _generate_form(request: HttpRequest, **kwargs: Any) -> GenerateForm:
-    return GenerateForm(model=settings.STUDIO_MODEL, **kwargs)
+    return GenerateForm(**_form_kwargs(request, kwargs))
 
 
 def _edit_form(request: HttpRequest, **kwargs: Any) -> EditForm:
-    return EditForm(model=settings.STUDIO_MODEL, user=request.user, **kwargs)
+    return EditForm(user=request.user, **_form_kwargs(request, kwargs))
 
 
 def _page(request: HttpRequest, *, generate_form: GenerateForm | None = None,
@@ -68,7 +79,7 @@ def _pk(value: str) -> int:
 
 def _page_for_resubmit(request: HttpRequest, job: Job) -> HttpResponse:
     """The job's settings in the form, with the API's complaint next to the field it named."""
-    values = GenerateForm.initial_from_request(job.request)
+    values = {**GenerateForm.initial_from_request(job.request), "space": job.space_id}
     if job.kind == Job.Kind.EDIT:
         values["input_image"] = [link.input_image_id for link in job.job_inputs.all()]
         values["mask_image"] = job.mask_id
@@ -106,7 +117,8 @@ def generate(request: HttpRequest) -> HttpResponse:
     form = _generate_form(request, data=request.POST)
     job = None
     if form.is_valid():
-        job = services.job_submit_generation(user=request.user, request=form.api_request)
+        job = services.job_submit_generation(user=request.user, request=form.api_request, space=form.destination)
+        destination_remember(user=request.user, space=form.destination)
     return _submitted(request, form=form, job=job, mode="generate")
 
 
@@ -115,8 +127,9 @@ def edit(request: HttpRequest) -> HttpResponse:
     form = _edit_form(request, data=request.POST, files=request.FILES)
     job = None
     if form.is_valid():
-        job = services.job_submit_edit(user=request.user, request=form.api_request,
-                                       images=form.uploads, mask=form.mask_upload)
+        job = services.job_submit_edit(user=request.user, request=form.api_request, images=form.uploads,
+                                       mask=form.mask_upload, space=form.destination)
+        destination_remember(user=request.user, space=form.destination)
     return _submitted(request, form=form, job=job, mode="edit")
 
 

@@ -41,7 +41,7 @@ def test_nothing_of_the_other_user_is_reachable(direction, alices_work, bobs_wor
         if not path.endswith("/preview/"):  # finished jobs keep no preview
             assert viewer.get(path).status_code == 200, path
     grid = viewer.get("/gallery/")
-    assert {image.pk for image in grid.context["page"].object_list} == {mine["image"].pk, mine["edit"].pk}
+    assert {image.pk for image in grid.context["page"].images} == {mine["image"].pk, mine["edit"].pk}
     assert viewer.post(f"/jobs/{theirs['image'].job_id}/cancel/").status_code == 404
 
 

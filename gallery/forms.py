@@ -1,0 +1,54 @@
+"""Gallery forms: the filters of a gallery view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+
+from imageapi.params import OUTPUT_FORMATS, QUALITIES
+
+from .permissions import User, visible_collections, visible_spaces
+
+
+class GalleryFilterForm(forms.Form):
+    """What a gallery view can be narrowed to. Everything lives in the URL, so a view can be
+    bookmarked and shared with the team; values that do not parse are ignored."""
+
+    q = forms.CharField(required=False, max_length=200, label="Search prompts")
+    space = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Space")
+    creator = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
+    size = forms.CharField(required=False, max_length=16)
+    quality = forms.ChoiceField(required=False,
+                                choices=[("", "Any quality"), *((q, q) for q in QUALITIES if q != "auto")])
+    model = forms.CharField(required=False, max_length=64)
+    format = forms.ChoiceField(required=False, choices=[("", "Any format"), *((f, f.upper()) for f in OUTPUT_FORMATS)])
+    favourite = forms.BooleanField(required=False, label="Favourites only")
+    collection = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    tag = forms.CharField(required=False, max_length=50)
+    cost_min = forms.DecimalField(required=False, min_value=0, decimal_places=8, label="Cost from $")
+    cost_max = forms.DecimalField(required=False, min_value=0, decimal_places=8, label="Cost to $")
+    sort = forms.ChoiceField(required=False, choices=[("newest", "Newest"), ("oldest", "Oldest"),
+                                                       ("cost", "Most expensive")])
+
+    def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        spaces = list(visible_spaces(user).order_by("kind", "name"))
+        self.fields["space"].choices = [("", "All spaces"), *((s.pk, s.name) for s in spaces)]
+        collections = visible_collections(user).select_related("space").order_by("name")
+        self.fields["collection"].choices = [("", "Any collection"), *((c.pk, c.name) for c in collections)]
+        # The people of the user's spaces (not a scan of their images, which grows with the gallery).
+        creators = get_user_model().objects.filter(
+            Q(pk=user.pk) | Q(memberships__space__in=[s for s in spaces if s.is_team])).distinct().order_by("username")
+        self.fields["creator"].choices = [("", "Anyone"), *((u.pk, u.get_username()) for u in creators)]
+
+    def filters(self) -> dict[str, Any]:
+        """The valid, non-empty filters (invalid ones are dropped, not fatal)."""
+        self.is_valid()
+        cleaned = getattr(self, "cleaned_data", {})
+        return {name: value for name, value in cleaned.items()
+                if name not in self.errors and value not in (None, "", False)}

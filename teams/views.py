@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from audit.models import AuditEvent
+from gallery.permissions import Action, can, get_space_for, get_visible_space
+
+from . import services
+from .forms import InvitationForm, RoleForm, TeamForm
+from .models import Invitation, Membership, Space
+from .selectors import teams_of
+
+
+@require_http_methods(["GET", "POST"])
+def team_list(request: HttpRequest) -> HttpResponse:
+    form = TeamForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        team = services.team_create(user=request.user, name=form.cleaned_data["name"])
+        messages.success(request, f"Team “{team.name}” created. Invite people from its page.")
+        return redirect("teams:detail", pk=team.pk)
+    teams = teams_of(user=request.user).prefetch_related("memberships")
+    roles = dict(Membership.objects.filter(user=request.user).values_list("space_id", "role"))
+    return render(request, "teams/list.html", {"teams": teams, "roles": roles, "form": form})
+
+
+@require_GET
+def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    team = get_visible_space(request.user, pk)
+    if not team.is_team:
+        return redirect("teams:list")
+    may_manage = can(request.user, Action.MANAGE, team)
+    context = {
+        "team": team,
+        "memberships": team.memberships.select_related("user").order_by("user__username"),
+        "may_manage": may_manage,
+        "my_membership": team.memberships.filter(user=request.user).first(),
+        "invitations": team.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True)
+        if may_manage else [],
+        "invite_form": InvitationForm(),
+        "role_choices": RoleForm.base_fields["role"].choices,
+    }
+    return render(request, "teams/detail.html", context)
+
+
+def _managed_team(request: HttpRequest, pk: int) -> Space:
+    return get_space_for(request.user, pk, Action.MANAGE)
+
+
+@require_POST
+def invite(request: HttpRequest, pk: int) -> HttpResponse:
+    team = _managed_team(request, pk)
+    form = InvitationForm(request.POST)
+    if form.is_valid():
+        try:
+            invitation = services.invitation_create(
+                space=team, invited_by=request.user, invitee=form.cleaned_data["invitee"],
+                role=form.cleaned_data["role"])
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            link = request.build_absolute_uri(reverse("teams:accept", args=[invitation.token]))
+            messages.success(request, f"Send this link to {invitation.invitee}; it works once, for 7 days: {link}")
+    else:
+        messages.error(request, "Enter a username or e-mail address and a role.")
+    return redirect("teams:detail", pk=team.pk)
+
+
+@require_POST
+def invitation_revoke(request: HttpRequest, pk: int, invitation_pk: int) -> HttpResponse:
+    team = _managed_team(request, pk)
+    services.invitation_revoke(invitation=get_object_or_404(Invitation, pk=invitation_pk, space=team))
+    messages.success(request, "Invitation revoked.")
+    return redirect("teams:detail", pk=team.pk)
+
+
+@require_POST
+def member_role(request: HttpRequest, pk: int, membership_pk: int) -> HttpResponse:
+    team = _managed_team(request, pk)
+    membership = get_object_or_404(Membership, pk=membership_pk, space=team)
+    form = RoleForm(request.POST)
+    if form.is_valid():
+        try:
+            services.membership_change_role(actor=request.user, membership=membership, role=form.cleaned_data["role"])
+            messages.success(request, f"{membership.user.get_username()} is now {form.cleaned_data['role']}.")
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+    return redirect("teams:detail", pk=team.pk)
+
+
+@require_POST
+def member_remove(request: HttpRequest, pk: int, membership_pk: int) -> HttpResponse:
+    """Owners remove anyone; any member may remove themselves (leave)."""
+    team = get_visible_space(request.user, pk)
+    membership = get_object_or_404(Membership, pk=membership_pk, space=team)
+    leaving = membership.user_id == request.user.pk
+    if not leaving:
+        team = _managed_team(request, pk)
+    try:
+        services.membership_remove(actor=request.user, membership=membership)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("teams:detail", pk=team.pk)
+    if leaving:
+        messages.success(request, f"You left “{team.name}”.")
+        return redirect("teams:list")
+    messages.success(request, f"{membership.user.get_username()} no longer has access to “{team.name}”.")
+    return redirect("teams:detail", pk=team.pk)
+
+
+@require_GET
+def activity(request: HttpRequest, pk: int) -> HttpResponse:
+    team = _managed_team(request, pk)
+    events = AuditEvent.objects.filter(space=team).select_related("actor")
+    page = Paginator(events, 50).get_page(request.GET.get("page"))
+    return render(request, "teams/activity.html", {"team": team, "page": page})
+
+
+@require_http_methods(["GET", "POST"])
+def accept(request: HttpRequest, token: str) -> HttpResponse:
+    invitation = Invitation.objects.select_related("space", "invited_by").filter(token=token).first()
+    if request.method == "POST" and invitation is not None:
+        try:
+            membership = services.invitation_accept(token=token, user=request.user)
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+        else:
+            messages.success(request, f"Welcome to “{membership.space.name}” ({membership.role}).")
+            return redirect("teams:detail", pk=membership.space_id)
+    usable = invitation is not None and invitation.is_usable and services.invitation_is_for(invitation, request.user)
+    return render(request, "teams/accept.html", {"invitation": invitation, "usable": usable},
+                  status=200 if invitation is not None else 404)
