@@ -59,7 +59,7 @@ def world(request, django_user_model):
     role = request.param
     alice, bob = _side(django_user_model, "alice", role), _side(django_user_model, "bob", role)
     images = {}
-    for me, other in ((alice, bob), (bob, alice)):
+    for me in (alice, bob):
         images[me.user.username] = {
             "own personal": _image(me.user, me.personal, f"{me.user} personal"),
             "own team (mine)": _image(me.user, me.team, f"{me.user} in team") if role != Role.VIEWER else
