@@ -3,7 +3,7 @@ from django.http import FileResponse, Http404, HttpRequest
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from .models import Image, ImageInput, InputImage
+from .models import Collection, Image, ImageInput, InputImage, ShareLink
 
 
 class ImageInputInline(admin.TabularInline):
@@ -14,13 +14,14 @@ class ImageInputInline(admin.TabularInline):
 
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
-    list_display = ["id", "preview", "short_prompt", "created_by", "model", "size", "quality", "format",
-                    "cost_usd", "created_at"]
-    list_filter = ["model", "quality", "format", "kind", "created_at", "created_by"]
-    list_select_related = ["created_by"]
+    list_display = ["id", "preview", "short_prompt", "space", "created_by", "model", "size", "quality", "format",
+                    "cost_usd", "created_at", "deleted_at"]
+    list_filter = ["space", "model", "quality", "format", "kind", "created_at",
+                   ("deleted_at", admin.EmptyFieldListFilter), "created_by"]
+    list_select_related = ["created_by", "space"]
     search_fields = ["prompt", "request_id"]
     date_hierarchy = "created_at"
-    raw_id_fields = ["created_by", "job", "mask"]
+    raw_id_fields = ["created_by", "job", "mask", "space", "deleted_by"]
     readonly_fields = ["preview", "sha256", "byte_size", "usage", "request", "request_id", "latency_ms"]
     inlines = [ImageInputInline]
 
@@ -51,3 +52,18 @@ class InputImageAdmin(admin.ModelAdmin):
     list_display = ["id", "role", "original_name", "created_by", "format", "width", "height", "created_at"]
     list_filter = ["role", "format"]
     raw_id_fields = ["created_by", "source_image"]
+
+
+@admin.register(Collection)
+class CollectionAdmin(admin.ModelAdmin):
+    list_display = ["name", "space", "created_by", "created_at"]
+    list_filter = ["space"]
+    search_fields = ["name"]
+    raw_id_fields = ["space", "created_by"]
+
+
+@admin.register(ShareLink)
+class ShareLinkAdmin(admin.ModelAdmin):
+    list_display = ["pk", "image", "collection", "created_by", "show_prompt", "expires_at", "revoked_at"]
+    raw_id_fields = ["image", "collection", "created_by"]
+    readonly_fields = ["token"]

@@ -23,11 +23,14 @@ from django_tasks_db.management.commands.db_worker import Worker
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
 
+from gallery.services import TRASH_DAYS, trash_purge_expired
+
 from .models import WorkerHeartbeat
 from .services import jobs_fail_abandoned
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
+HOUSEKEEPING_SECONDS = 3600.0  # the trash is purged hourly, so nobody needs a cron job
 
 
 class ConcurrentWorker(Worker):
@@ -41,6 +44,7 @@ class ConcurrentWorker(Worker):
         self._slot_freed = threading.Event()
         self._claimed = 0
         self._last_beat = 0.0
+        self._last_housekeeping = 0.0
 
     # Ctrl-C once: stop claiming, let running jobs finish. Twice: leave at once.
     def shutdown(self, signum: int, frame: FrameType | None) -> None:
@@ -70,6 +74,7 @@ class ConcurrentWorker(Worker):
         while self.running:
             close_old_connections()
             self._beat()
+            self._housekeeping()
             if self._free_slots() == 0:
                 self._wait(self.interval)
                 continue
@@ -125,6 +130,15 @@ class ConcurrentWorker(Worker):
         with self._lock:
             self._in_flight.discard(future)
         self._slot_freed.set()
+
+    def _housekeeping(self) -> None:
+        now = time.monotonic()
+        if self.batch or now - self._last_housekeeping < HOUSEKEEPING_SECONDS:
+            return
+        self._last_housekeeping = now
+        purged = trash_purge_expired()
+        if purged:
+            logger.info("Purged %d image(s) kept in the trash for more than %d days.", purged, TRASH_DAYS)
 
     def _beat(self) -> None:
         now = time.monotonic()
