@@ -79,13 +79,20 @@ def invitation_revoke(*, invitation: Invitation) -> None:
     Invitation.objects.filter(pk=invitation.pk, accepted_at__isnull=True).update(revoked_at=timezone.now())
 
 
+def _lock_team(membership: Membership) -> Membership:
+    """Lock the team before counting its owners: two owners stepping down at once must not
+    both see the other as the one who stays."""
+    Space.objects.select_for_update().filter(pk=membership.space_id).first()
+    return Membership.objects.select_for_update().select_related("space", "user").get(pk=membership.pk)
+
+
 def _owners_left(space: Space, *, without: Membership) -> int:
     return Membership.objects.filter(space=space, role=Role.OWNER).exclude(pk=without.pk).count()
 
 
 @transaction.atomic
 def membership_change_role(*, actor: Any, membership: Membership, role: str) -> Membership:
-    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    membership = _lock_team(membership)
     if membership.role == Role.OWNER and role != Role.OWNER and not _owners_left(membership.space, without=membership):
         raise ValidationError("A team keeps at least one owner: make someone else owner first.")
     old = membership.role
@@ -99,7 +106,7 @@ def membership_change_role(*, actor: Any, membership: Membership, role: str) -> 
 @transaction.atomic
 def membership_remove(*, actor: Any, membership: Membership) -> None:
     """Remove a member (or let one leave); access ends at once, as every check reads memberships."""
-    membership = Membership.objects.select_for_update().get(pk=membership.pk)
+    membership = _lock_team(membership)
     if membership.role == Role.OWNER and not _owners_left(membership.space, without=membership):
         raise ValidationError("A team keeps at least one owner: make someone else owner first.")
     audit_record(actor=actor, action=AuditEvent.Action.REMOVED, obj=membership, space=membership.space,
