@@ -110,6 +110,11 @@ def deletable_images(user: User) -> QuerySet[Image]:
     return Image.objects.filter(owned | own_as_editor)
 
 
+def thumbnail_images(user: User) -> QuerySet[Image]:
+    """Images whose thumbnail the user may load: the visible ones, and trashed ones they may restore."""
+    return Image.objects.filter(Q(pk__in=visible_images(user)) | Q(pk__in=deletable_images(user).in_trash()))
+
+
 def organisable_images(user: User) -> QuerySet[Image]:
     return visible_images(user).filter(space_id__in=member_space_ids(user, roles=(Role.OWNER, Role.EDITOR)))
 

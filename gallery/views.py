@@ -10,6 +10,7 @@ from django.http import FileResponse, Http404, HttpRequest, HttpResponse, Stream
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_POST
 
 from . import services
@@ -26,6 +27,7 @@ from .permissions import (
     member_space_ids,
     organisable_collections,
     organisable_images,
+    thumbnail_images,
     visible_collections,
     visible_images,
 )
@@ -69,8 +71,11 @@ def index(request: HttpRequest) -> HttpResponse:
         "form": form, "page": page, "view_query": _view_query(filters),
         "collections": organisable_collections(request.user).select_related("space").order_by("space", "name"),
     }
-    template = "gallery/index.html#grid" if request.htmx and not request.htmx.boosted else "gallery/index.html"
-    return render(request, template, context)
+    # htmx paging gets the grid alone; a history restore after Back needs the whole page.
+    grid_only = request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request
+    response = render(request, "gallery/index.html#grid" if grid_only else "gallery/index.html", context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 @require_GET
@@ -104,7 +109,8 @@ def original(request: HttpRequest, pk: int) -> FileResponse:
 
 @require_GET
 def thumbnail(request: HttpRequest, pk: int) -> FileResponse:
-    image = get_visible_image(request.user, pk)
+    """Thumbnails of visible images, and of trashed ones the user may restore (for the trash page)."""
+    image = get_object_or_404(thumbnail_images(request.user), pk=pk)
     return _file_response(image.thumbnail, content_type="image/webp")
 
 

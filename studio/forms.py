@@ -25,6 +25,18 @@ def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(value, value.capitalize()) for value in values]
 
 
+class SelectWithDisabled(forms.Select):
+    """A select whose options in ``disabled_values`` are shown but cannot be picked."""
+
+    disabled_values: frozenset[str] | set[str] = frozenset()
+
+    def create_option(self, name, value, *args, **kwargs):
+        option = super().create_option(name, value, *args, **kwargs)
+        if str(value) in self.disabled_values:
+            option["attrs"]["disabled"] = True
+        return option
+
+
 class MultipleFileInput(forms.ClearableFileInput):
     allow_multiple_selected = True
 
@@ -43,14 +55,16 @@ class ImageOptionsForm(forms.Form):
     endpoint: rules.Endpoint = "generations"
 
     prompt = forms.CharField(
+        error_messages={"required": "Describe the image you want."},
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": rules.PROMPT_MAX_CHARS,
                                      "placeholder": "Describe the image…"}),
         strip=False,
     )
     size = forms.ChoiceField(choices=SIZE_CHOICES, initial="1024x1024")
-    width = forms.IntegerField(required=False, min_value=1, initial=1536,
+    # min matches the step, or browsers would count valid values from 1 (1, 17, 33…) and refuse 1536.
+    width = forms.IntegerField(required=False, min_value=rules.SIZE_STEP, initial=1536,
                                widget=forms.NumberInput(attrs={"step": rules.SIZE_STEP}))
-    height = forms.IntegerField(required=False, min_value=1, initial=1024,
+    height = forms.IntegerField(required=False, min_value=rules.SIZE_STEP, initial=1024,
                                 widget=forms.NumberInput(attrs={"step": rules.SIZE_STEP}))
     quality = forms.ChoiceField(choices=_choices(rules.QUALITIES), initial="auto")
     output_format = forms.ChoiceField(
@@ -61,7 +75,8 @@ class ImageOptionsForm(forms.Form):
         label="Compression", widget=forms.NumberInput(attrs={"type": "range", "step": 1}),
     )
     n = forms.IntegerField(min_value=rules.N_MIN, max_value=rules.N_MAX, initial=1, label="Images")
-    background = forms.ChoiceField(choices=_choices(rules.BACKGROUNDS), initial="auto")
+    background = forms.ChoiceField(choices=_choices(rules.BACKGROUNDS), initial="auto",
+                                   widget=SelectWithDisabled)
     partial_images = forms.TypedChoiceField(
         choices=[(0, "Off"), (1, "1 preview"), (2, "2 previews"), (3, "3 previews")],
         coerce=int, initial=2, label="Live previews",
@@ -79,6 +94,8 @@ class ImageOptionsForm(forms.Form):
         for name in ("size", "quality", "output_format", "background", "partial_images"):
             self.fields[name].required = False  # an omitted option means the API's default
         if rules.is_gpt_image_2(model):
+            # Shown, with the reason, but not choosable; a request that sends it still gets the reason.
+            self.fields["background"].widget.disabled_values = {"transparent"}
             self.fields["background"].help_text = f"Transparent: {rules.TRANSPARENT_UNSUPPORTED}"
 
     def clean_prompt(self) -> str:

@@ -5,12 +5,14 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
+from django.db.models import Prefetch
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from gallery.models import Image
 from gallery.permissions import can_change_job, get_visible_image, get_visible_job, visible_jobs
 from imageapi.params import N_MAX, N_MIN, is_experimental, output_dimensions, validate_size
 from imageapi.pricing import Usage, cost_usd, estimate_output_tokens
@@ -22,6 +24,8 @@ from .forms import CUSTOM_SIZE, EditForm, GenerateForm
 from .models import Job, WorkerHeartbeat
 
 RECENT_JOBS = 12
+# A job card shows the images still in the gallery, not those moved to the trash since.
+_ALIVE_IMAGES = Prefetch("images", queryset=Image.objects.alive())
 
 
 def _form_kwargs(request: HttpRequest, kwargs: dict[str, Any]) -> dict[str, Any]:
@@ -47,7 +51,7 @@ def _page(request: HttpRequest, *, generate_form: GenerateForm | None = None,
         "generate_form": generate_form or _generate_form(request),
         "edit_form": edit_form or _edit_form(request),
         "mode": mode,
-        "jobs": visible_jobs(request.user).prefetch_related("images")[:RECENT_JOBS],
+        "jobs": visible_jobs(request.user).prefetch_related(_ALIVE_IMAGES)[:RECENT_JOBS],
     }
     return render(request, "studio/home.html", context, status=status)
 
@@ -135,7 +139,7 @@ def edit(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def job_card(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_visible_job(request.user, pk)
+    job = get_object_or_404(visible_jobs(request.user).prefetch_related(_ALIVE_IMAGES), pk=pk)
     return render(request, "studio/home.html#job_card", {"job": job})
 
 

@@ -1,4 +1,5 @@
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 import pytest
 
@@ -55,7 +56,7 @@ def test_detail_shows_all_metadata(alice_client, alice_image):
     for expected in ["a quiet harbour", "gpt-image-2-2026-04-21", "1024×1024", "low", alice_image.request_id,
                      f"?remix={alice_image.pk}", f"?edit={alice_image.pk}", "196 out"]:
         assert expected in html, expected
-    assert f"${alice_image.cost_usd:.5f}" in html
+    assert f"${alice_image.cost_usd.quantize(Decimal('0.00001'), ROUND_HALF_UP)}" in html
 
 
 def test_detail_of_an_edit_links_its_inputs_and_mask(alice_client, alice_edit):
@@ -91,3 +92,32 @@ def test_there_is_no_public_media_url(alice_client, alice_image, settings):
     assert alice_client.get(f"/{settings.MEDIA_URL.strip('/')}/{alice_image.file.name}").status_code == 404
     assert alice_client.get(f"/media/{alice_image.file.name}").status_code == 404
     assert Image.objects.count() == 1
+
+
+def test_the_trash_shows_thumbnails_only_to_who_may_restore(alice_client, bob_client, alice, alice_image):
+    from gallery.services import images_trash
+
+    images_trash(user=alice, images=[alice_image])
+    assert alice_client.get(f"/gallery/{alice_image.pk}/").status_code == 404  # gone from the gallery
+    assert alice_client.get(f"/gallery/{alice_image.pk}/original/").status_code == 404
+    assert alice_client.get(f"/gallery/{alice_image.pk}/thumbnail/").status_code == 200  # for the trash page
+    assert bob_client.get(f"/gallery/{alice_image.pk}/thumbnail/").status_code == 404
+    assert f"/gallery/{alice_image.pk}/thumbnail/" in alice_client.get("/gallery/trash/").content.decode()
+
+
+def test_job_cards_leave_out_images_moved_to_the_trash(alice_client, alice, alice_image):
+    from gallery.services import images_trash
+
+    card = alice_client.get(f"/jobs/{alice_image.job_id}/").content.decode()
+    assert f"/gallery/{alice_image.pk}/thumbnail/" in card
+    images_trash(user=alice, images=[alice_image])
+    card = alice_client.get(f"/jobs/{alice_image.job_id}/").content.decode()
+    assert f"/gallery/{alice_image.pk}/thumbnail/" not in card
+    assert f"/gallery/{alice_image.pk}/thumbnail/" not in alice_client.get("/").content.decode()
+
+
+def test_back_after_htmx_paging_gets_the_whole_page(alice_client, alice_image):
+    grid = alice_client.get("/gallery/", HTTP_HX_REQUEST="true")
+    assert "<html" not in grid.content.decode() and "HX-Request" in grid["Vary"]
+    restored = alice_client.get("/gallery/", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
+    assert "<html" in restored.content.decode()

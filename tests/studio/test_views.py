@@ -1,4 +1,5 @@
 import io
+import re
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -102,7 +103,7 @@ def test_custom_size_and_compression_reach_the_request(alice_client):
     ({"size": "custom", "width": "4000", "height": "1024"}, "size", "3840"),
     ({"size": "custom", "width": "", "height": ""}, "size", "Enter a width and a height"),
     ({"prompt": "x" * 32_001}, "prompt", "maximum is 32,000"),
-    ({"prompt": ""}, "prompt", "required"),
+    ({"prompt": ""}, "prompt", "Describe the image"),
     ({"n": "11"}, "n", "less than or equal to 10"),
     ({"background": "transparent"}, "background", "not supported"),
     ({"quality": "ultra"}, "quality", "valid choice"),
@@ -320,3 +321,9 @@ def test_healthz_is_503_when_the_database_is_down(client, monkeypatch):
     monkeypatch.setattr("django.db.backends.base.base.BaseDatabaseWrapper.cursor", down)
     response = client.get("/healthz")
     assert response.status_code == 503 and response.json()["database"] == "down"
+
+
+def test_transparent_background_is_shown_with_its_reason_but_cannot_be_picked(alice_client):
+    html = alice_client.get("/").content.decode()
+    assert re.search(r'<option value="transparent"[^>]*disabled', html)
+    assert "Transparent background is not supported" in html

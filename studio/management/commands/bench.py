@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import platform
 import statistics
 import tempfile
@@ -10,41 +11,77 @@ import time
 from datetime import timedelta
 
 from django.contrib.auth import get_user_model
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings, setup_test_environment
 from django.utils import timezone
 
+from gallery import benchmarks as gallery_benchmarks
+from gallery.models import Image
+from gallery.selectors import GALLERY_PAGE_SIZE, encode_cursor
 from imageapi.client import ImagesClient
 from imageapi.emulator import Emulator, EmulatorTransport
 
 
-class Command(BaseCommand):
-    help = "Measure the emulator, the worker's throughput and the gallery; print a Markdown table."
+def _sizes(value: str) -> list[int]:
+    try:
+        sizes = [int(part) for part in value.split(",") if part.strip()]
+    except ValueError:
+        raise CommandError(f"--scale takes sizes like 1000,10000,100000, not {value!r}") from None
+    return [size for size in sizes if size > 0]
 
-    def add_arguments(self, parser) -> None:
+
+def _use_own_test_database(scratch: str) -> None:
+    """Not the test suite's database (``make test`` may be running): a file in ``scratch`` for SQLite,
+    a database of its own for PostgreSQL."""
+    settings_dict = connection.settings_dict
+    if connection.vendor == "sqlite":
+        name = os.path.join(scratch, "bench.sqlite3")
+    else:
+        name = f"test_{settings_dict['NAME']}_bench"
+    settings_dict["TEST"] = {**settings_dict.get("TEST", {}), "NAME": name}
+
+
+class Command(BaseCommand):
+    help = ("Measure the emulator, the worker's throughput and the gallery, small and at scale; "
+            "print Markdown tables.")
+
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--jobs", type=int, default=16, help="Jobs per worker run (default: %(default)s).")
         parser.add_argument("--images", type=int, default=200, help="Images in the gallery (default: %(default)s).")
+        parser.add_argument("--scale", type=_sizes, default=",".join(map(str, gallery_benchmarks.SCALES)),
+                            help="Team sizes for the gallery at scale, comma-separated, or 0 to skip "
+                                 "(default: %(default)s).")
+        parser.add_argument("--repeats", type=int, default=gallery_benchmarks.REPEATS,
+                            help="Requests per gallery case and size (default: %(default)s).")
 
-    def handle(self, *, jobs: int, images: int, **options) -> None:
+    def handle(self, *, jobs: int, images: int, scale: list[int], repeats: int, **options) -> None:
         for name in ("studio", "django_tasks", "django_tasks_db"):
             logging.getLogger(name).setLevel(logging.WARNING)  # one line per job would bury the table
         setup_test_environment()
+        scratch = tempfile.TemporaryDirectory()
+        _use_own_test_database(scratch.name)
         old_name = connection.creation.create_test_db(verbosity=0, autoclobber=True)
-        media = tempfile.TemporaryDirectory()
         try:
-            with override_settings(MEDIA_ROOT=media.name, STUDIO_PROVIDER="offline", ALLOWED_HOSTS=["*"]):
+            with override_settings(MEDIA_ROOT=os.path.join(scratch.name, "media"), STATIC_ROOT=scratch.name,
+                                   STUDIO_PROVIDER="offline", ALLOWED_HOSTS=["*"]):
                 rows = [*self._emulator(), *self._worker(jobs), *self._gallery(images)]
+                # Server time as in production: no template debugging (queries are still counted).
+                with override_settings(DEBUG=False):
+                    at_scale = gallery_benchmarks.run(scale, repeats=repeats, log=self.stderr.write) if scale else []
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
-            media.cleanup()
+            scratch.cleanup()
         self.stdout.write(f"Machine: {platform.machine()}, {platform.processor() or platform.platform()}, "
-                          f"Python {platform.python_version()}, database {connection.vendor}; "
+                          f"{os.cpu_count()} CPUs, Python {platform.python_version()}, database {connection.vendor}; "
                           f"{timezone.now():%Y-%m-%d}\n")
         self.stdout.write("| measure | result |\n|---|---|")
         for name, value in rows:
             self.stdout.write(f"| {name} | {value} |")
+        if at_scale:
+            self.stdout.write(f"\nGallery grid at scale, server time over {repeats} requests each:\n")
+            self.stdout.write("\n".join(gallery_benchmarks.markdown(at_scale)))
 
     def _emulator(self) -> list[tuple[str, str]]:
         client = ImagesClient(api_key="bench", transport=EmulatorTransport(Emulator()))
@@ -94,8 +131,11 @@ class Command(BaseCommand):
                 services.job_run(job_id=job.pk)
         client = Client()
         client.force_login(user)
+        # The grid pages by cursor: the last page is the one after the image a page and one from the end.
+        before_last = Image.objects.order_by("-created_at", "-id")[max(0, images - GALLERY_PAGE_SIZE - 1)]
         rows = []
-        for label, url in (("first page", "/gallery/"), ("last page", "/gallery/?page=999")):
+        for label, url in (("first page", "/gallery/"),
+                           ("last page", f"/gallery/?after={encode_cursor(before_last, sort='newest')}")):
             times, queries = [], 0
             for _ in range(20):
                 with CaptureQueriesContext(connection) as captured:

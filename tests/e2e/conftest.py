@@ -1,0 +1,104 @@
+"""Browser tests: Debian's chromium, driven by Playwright, against pytest-django's live server,
+with jobs run by the real background worker in a thread of this process.
+
+Playwright's sync API keeps an event loop running in the main thread, and Django refuses ORM
+calls from a thread with a running loop unless told the caller knows what it is doing.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from datetime import timedelta
+
+import pytest
+
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+HAS_CHROMIUM = os.access(CHROMIUM, os.X_OK)
+NO_CHROMIUM = f"Debian's chromium is not installed at {CHROMIUM} (apt-get install chromium, or scripts/ensure-chromium)"
+
+# Generous: a slow two-core CI machine runs the browser, the server and the worker at once.
+TIMEOUT_MS = 20_000
+JOB_TIMEOUT_MS = 30_000
+WORKER_STOP_SECONDS = 30
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix, tmp_path_factory):
+    """On SQLite, test in a database file rather than the shared in-memory one: the test, the
+    live server and the worker's threads then each have their own connection, and WAL with
+    immediate transactions lets them write at once, as they do in production."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        database.setdefault("TEST", {})["NAME"] = str(tmp_path_factory.mktemp("e2e-db") / "studio.sqlite3")
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not HAS_CHROMIUM:
+        pytest.skip(NO_CHROMIUM)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def console_errors():
+    """What the page printed as errors (JS exceptions, CSP violations): a test asserts it stays empty."""
+    return []
+
+
+@pytest.fixture
+def page(browser, live_server, console_errors):
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
+    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    context.set_default_timeout(TIMEOUT_MS)
+    page = context.new_page()
+    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: console_errors.append(f"uncaught: {error}"))
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def worker(transactional_db):
+    """The studio's task worker, polling the queue in a daemon thread as `manage.py worker` does
+    (without its signal handlers, which only the main thread may install)."""
+    from studio.worker import ConcurrentWorker
+
+    worker = ConcurrentWorker(
+        concurrency=2, abandoned_after=timedelta(hours=1), queue_names=["default"], interval=0.1,
+        batch=False, backend_name="default", startup_delay=False, max_tasks=None, worker_id="e2e",
+        excluded_queue_names=[],
+    )
+    thread = threading.Thread(target=worker.run, name="e2e-worker", daemon=True)
+    thread.start()
+    yield worker
+    worker.running = False
+    thread.join(WORKER_STOP_SECONDS)
+    assert not thread.is_alive(), "the worker did not stop"
+
+
+@pytest.fixture
+def designer(transactional_db, django_user_model):
+    """A user with a password known to the test, to log in through the real form."""
+    user = django_user_model.objects.create_user("mira", "mira@example.com", "a-long-test-password")
+    user.raw_password = "a-long-test-password"
+    return user
