@@ -30,8 +30,9 @@ class GalleryFilterForm(forms.Form):
     favourite = forms.BooleanField(required=False, label="Favourites only")
     collection = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
     tag = forms.CharField(required=False, max_length=50)
-    cost_min = forms.DecimalField(required=False, min_value=0, decimal_places=8, label="Cost from $")
-    cost_max = forms.DecimalField(required=False, min_value=0, decimal_places=8, label="Cost to $")
+    # Bounded like the model's column, so an absurd value is a form error, not a database one.
+    cost_min = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=8, label="Cost from $")
+    cost_max = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=8, label="Cost to $")
     sort = forms.ChoiceField(required=False, choices=[("newest", "Newest"), ("oldest", "Oldest"),
                                                        ("cost", "Most expensive")])
 
@@ -51,4 +52,4 @@ class GalleryFilterForm(forms.Form):
         self.is_valid()
         cleaned = getattr(self, "cleaned_data", {})
         return {name: value for name, value in cleaned.items()
-                if name not in self.errors and value not in (None, "", False)}
+                if name not in self.errors and value is not None and value != "" and value is not False}

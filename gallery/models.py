@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 FORMAT_CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+GRID_CHOICE_FILTERS = ("quality", "size", "format")  # carried by the gallery's sort indexes
 
 
 class InputImage(models.Model):
@@ -93,9 +94,18 @@ class Image(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        # The gallery reads a space's alive images in sort order from a cursor on (gallery.selectors):
+        # - partial indexes, so that "deleted_at IS NULL" is the index's condition rather than a column
+        #   that PostgreSQL would have to sort around (it cannot match IS NULL to an ORDER BY);
+        # - the grid's choice filters (quality, size, format) last, so that they are checked inside the
+        #   index: counting a filter's matches then reads no rows (and is an index-only scan on PostgreSQL).
         indexes = [
-            models.Index(fields=["space", "deleted_at", "-created_at", "-id"], name="image_space_newest"),
-            models.Index(fields=["space", "deleted_at", "-cost_usd", "-id"], name="image_space_cost"),
+            models.Index(fields=["space", "-created_at", "-id", *GRID_CHOICE_FILTERS],
+                         condition=models.Q(deleted_at__isnull=True), name="image_alive_newest"),
+            models.Index(fields=["space", "-cost_usd", "-created_at", "-id", *GRID_CHOICE_FILTERS],
+                         condition=models.Q(deleted_at__isnull=True), name="image_alive_cost"),
+            models.Index(fields=["space", "-deleted_at"], condition=models.Q(deleted_at__isnull=False),
+                         name="image_trash"),
             models.Index(fields=["created_by", "-created_at", "-id"], name="image_owner_newest"),
         ]
 
@@ -167,6 +177,11 @@ class Tag(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @staticmethod
+    def normalise(raw: str) -> str:
+        """Tags are lower-case words or short phrases: "Hero  Shot " and "hero shot" are one tag."""
+        return " ".join(raw.strip().lower().split())[:50]
 
 
 class Favourite(models.Model):

@@ -10,22 +10,26 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.db.models.expressions import RawSQL
+from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 from django.utils import timezone
 
 from .models import Favourite, Image, InputImage, Tag
-from .permissions import User, visible_collections, visible_images
+from .permissions import User, member_space_ids, visible_collections, visible_images
 
 GALLERY_PAGE_SIZE = 48
 COUNT_LIMIT = 1000  # beyond this the grid says "1,000+": counting every match would grow with the gallery
 
+# The range filters on each sort key: (from below, from above).
+KEY_BOUNDS = {"created_at": ("date_from", "date_to"), "cost_usd": ("cost_min", "cost_max")}
+# name: (fields, descending). The last fields break ties, so that every row has one place and a cursor
+# can point between any two. Among equal costs (there are only a few prices) the newest comes first:
+# SQLite can seek an index to (cost, created_at) but not to (cost, id), id being its rowid.
 SORTS = {
-    # name: (fields, descending)
     "newest": (("created_at", "id"), True),
     "oldest": (("created_at", "id"), False),
-    "cost": (("cost_usd", "id"), True),
+    "cost": (("cost_usd", "created_at", "id"), True),
 }
+Position = tuple[Any, ...]  # the values of a sort's fields for one image
 
 
 @dataclass
@@ -51,32 +55,74 @@ def filtered_images(*, user: User, filters: dict[str, Any]) -> QuerySet[Image]:
         images = _search(images, text)
     if creator := filters.get("creator"):
         images = images.filter(created_by_id=creator)
-    if date_from := filters.get("date_from"):
-        images = images.filter(created_at__gte=timezone.make_aware(datetime.combine(date_from, time.min)))
-    if date_to := filters.get("date_to"):
-        images = images.filter(created_at__lte=timezone.make_aware(datetime.combine(date_to, time.max)))
+    bounds = _bounds(filters)
+    for key, (low, high) in KEY_BOUNDS.items():
+        if low in bounds:
+            images = images.filter(**{f"{key}__gte": bounds[low]})
+        if high in bounds:
+            images = images.filter(**{f"{key}__lte": bounds[high]})
     for name in ("size", "quality", "model", "format"):
         if value := filters.get(name):
             images = images.filter(**{name: value})
     if filters.get("favourite"):
-        images = images.filter(Exists(Favourite.objects.filter(user_id=user.pk, image_id=OuterRef("pk"))))
+        # IN, not EXISTS: the database may start from the user's favourites, which are few, to count them.
+        images = images.filter(pk__in=Favourite.objects.filter(user_id=user.pk).values("image_id"))
     if collection := filters.get("collection"):
         images = images.filter(collection_items__collection__in=visible_collections(user).filter(pk=collection))
     if tag := filters.get("tag"):
-        images = images.filter(tags__in=Tag.objects.filter(name=tag.strip().lower()))
-    if (cost_min := filters.get("cost_min")) is not None:
-        images = images.filter(cost_usd__gte=cost_min)
-    if (cost_max := filters.get("cost_max")) is not None:
-        images = images.filter(cost_usd__lte=cost_max)
+        images = images.filter(tags__in=Tag.objects.filter(name=Tag.normalise(tag)))
     return images
+
+
+def _bounds(filters: dict[str, Any]) -> dict[str, Any]:
+    """The range filters (see ``KEY_BOUNDS``) that are set, as values of their columns."""
+    bounds = {name: filters.get(name) for name in ("cost_min", "cost_max")}
+    if date_from := filters.get("date_from"):
+        bounds["date_from"] = timezone.make_aware(datetime.combine(date_from, time.min))
+    if date_to := filters.get("date_to"):
+        bounds["date_to"] = timezone.make_aware(datetime.combine(date_to, time.max))
+    return {name: value for name, value in bounds.items() if value is not None}
+
+
+def _implied_by_cursor(filters: dict[str, Any], fields: tuple[str, ...], position: Position, *,
+                       descending: bool) -> dict[str, Any]:
+    """``filters`` without the bound on the sort key that a cursor's row comparison already implies.
+
+    The row comparison is the index range a page reads. Given a second bound on the same side of the same
+    column (say cost_max with a cursor in the cost order), SQLite seeks with that one instead and steps
+    row by row down to the cursor, so a deep page would cost as much as the rows before it.
+    """
+    low, high = KEY_BOUNDS[fields[0]]
+    name = high if descending else low
+    bound = _bounds(filters).get(name)
+    value = position[0]
+    if bound is None or (value > bound if descending else value < bound):
+        return filters  # no such bound, or a cursor outside it (made up): the filter still applies
+    return {key: item for key, item in filters.items() if key != name}
+
+
+class PromptMatches(Func):
+    """``to_tsvector('english', prompt) @@ websearch_to_tsquery('english', text)`` (PostgreSQL).
+
+    Written as a condition on the row itself (not ``pk IN (SELECT ...)``) and exactly as the GIN index of
+    migration 0006, so the planner may use that index for a rare word, or walk the sort index and test each
+    row for a common one: either way it stops after a page.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, text: str) -> None:
+        super().__init__(F("prompt"), Value(text))
+
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list[Any]]:
+        (prompt, prompt_params), (text, text_params) = (compiler.compile(e) for e in self.get_source_expressions())
+        return (f"to_tsvector('english', {prompt}) @@ websearch_to_tsquery('english', {text})",
+                [*prompt_params, *text_params])
 
 
 def _search(images: QuerySet[Image], text: str) -> QuerySet[Image]:
     if connection.vendor == "postgresql":
-        # Matches the GIN index on to_tsvector('english', prompt) (gallery migration 0006).
-        return images.filter(pk__in=RawSQL(
-            "SELECT id FROM gallery_image WHERE to_tsvector('english', prompt) @@ websearch_to_tsquery('english', %s)",
-            [text]))
+        return images.filter(PromptMatches(text))
     # SQLite: every word must appear somewhere in the prompt.
     condition = Q()
     for word in text.split()[:10]:
@@ -92,21 +138,20 @@ def gallery_page(*, user: User, filters: dict[str, Any], cursor: str | None = No
     """
     sort = filters.get("sort") or "newest"
     fields, descending = SORTS.get(sort, SORTS["newest"])
-    base = filtered_images(user=user, filters=filters)
+    space_ids = _space_ids(user, filters)
     position = decode_cursor(cursor, sort=sort)
     backwards = direction == "previous" and position is not None
-    page = base
-    if position is not None:
-        page = page.filter(_beyond(fields, position, descending=descending != backwards))
-    order = [f"-{name}" if descending != backwards else name for name in fields]
-    rows = list(page.order_by(*order).select_related("space")[: page_size + 1])
+    scan_descending = descending != backwards
+    rows = _first_rows(_after(user, filters, fields, position, descending=scan_descending), space_ids=space_ids,
+                       fields=fields, descending=scan_descending, limit=page_size + 1)
     more = len(rows) > page_size
     rows = rows[:page_size]
     if backwards:
         rows.reverse()
     has_next = more if not backwards else True
     has_previous = (more if backwards else position is not None) and bool(rows)
-    count = base.order_by()[: COUNT_LIMIT + 1].count()
+    # Capped: the database stops at the first COUNT_LIMIT + 1 matches, in no particular order.
+    count = filtered_images(user=user, filters=filters).order_by()[: COUNT_LIMIT + 1].count()
     _mark_favourites(user, rows)
     return GalleryPage(
         images=rows,
@@ -120,41 +165,108 @@ def neighbours(*, user: User, image: Image, filters: dict[str, Any]) -> tuple[Im
     """The images before and after ``image`` in the filtered, sorted view (for ← and →)."""
     sort = filters.get("sort") or "newest"
     fields, descending = SORTS.get(sort, SORTS["newest"])
-    base = filtered_images(user=user, filters=filters).only("id", "created_at", "cost_usd")
     position = tuple(getattr(image, name) for name in fields)
-    earlier = base.filter(_beyond(fields, position, descending=not descending)).order_by(
-        *[name if descending else f"-{name}" for name in fields]).first()
-    later = base.filter(_beyond(fields, position, descending=descending)).order_by(
-        *[f"-{name}" if descending else name for name in fields]).first()
-    return earlier, later
+    space_ids = _space_ids(user, filters)
+    earlier, later = (
+        _first_rows(_after(user, filters, fields, position, descending=scan_descending), space_ids=space_ids,
+                    fields=fields, descending=scan_descending, limit=1, related=False)
+        for scan_descending in (not descending, descending))
+    return (earlier[0] if earlier else None), (later[0] if later else None)
 
 
-def _beyond(fields: tuple[str, str], position: tuple[Any, Any], *, descending: bool) -> Q:
-    """Rows after ``position`` in (first, id) order: a row comparison written out for every database."""
-    first, tie = fields
-    value, pk = position
-    op = "lt" if descending else "gt"
-    return Q(**{f"{first}__{op}": value}) | Q(**{first: value, f"{tie}__{op}": pk})
+def _after(user: User, filters: dict[str, Any], fields: tuple[str, ...], position: Position | None, *,
+           descending: bool) -> QuerySet[Image]:
+    """The filtered images beyond ``position`` (all of them without one) in the scan's direction."""
+    if position is None:
+        return filtered_images(user=user, filters=filters)
+    filters = _implied_by_cursor(filters, fields, position, descending=descending)
+    return filtered_images(user=user, filters=filters).filter(RowBeyond(fields, position, descending=descending))
+
+
+def _space_ids(user: User, filters: dict[str, Any]) -> list[int]:
+    """The spaces a view reads: the user's, or the one chosen in the filters (one small query)."""
+    ids = list(member_space_ids(user).values_list("pk", flat=True))
+    if space := filters.get("space"):
+        ids = [pk for pk in ids if pk == space]
+    return ids
+
+
+def _first_rows(images: QuerySet[Image], *, space_ids: list[int], fields: tuple[str, ...], descending: bool,
+                limit: int, related: bool = True) -> list[Image]:
+    """The first ``limit`` of ``images`` in (``fields``) order, read space by space.
+
+    A space's alive images are one range of its (space, key, id) index, so the first rows of one space
+    cost the same at any size, while sorting several spaces' images together would read them all. With
+    several spaces, each one's first ``limit`` ids are gathered (UNION ALL) and only those are sorted.
+    """
+    order = [f"-{name}" if descending else name for name in fields]
+    if not space_ids:
+        return []
+    if len(space_ids) == 1:
+        ranked = images.filter(space_id=space_ids[0])
+    else:
+        heads = [Image.objects.filter(pk__in=images.filter(space_id=pk).order_by(*order).values("pk")[:limit])
+                 .order_by().values("pk") for pk in space_ids]
+        ranked = Image.objects.filter(pk__in=heads[0].union(*heads[1:], all=True))
+    if related:
+        ranked = ranked.select_related("space")
+    return list(ranked.order_by(*order)[:limit])
+
+
+class RowBeyond(Func):
+    """Rows after ``position`` in a sort's order: ``(key, ..., id) < (value, ..., pk)``, or ``>`` ascending.
+
+    A row comparison is one range of a (space, key, ..., id) index: PostgreSQL seeks straight to it, and
+    SQLite seeks on the fields before ``id`` (its rowid, which it cannot seek on inside an index), so a
+    deep page costs what the first does. Written out as ``key < value OR (key = value AND id < pk)`` (what
+    Django does for tuples on SQLite), both would walk the index from its start to the cursor.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, fields: tuple[str, ...], position: Position, *, descending: bool) -> None:
+        self.operator = "<" if descending else ">"
+        values = [Value(value, output_field=Image._meta.get_field(name)) for name, value in zip(fields, position,
+                                                                                               strict=True)]
+        super().__init__(*(F(name) for name in fields), *values)
+
+    def as_sql(self, compiler: Any, connection: Any, **extra_context: Any) -> tuple[str, list[Any]]:
+        compiled = [compiler.compile(expression) for expression in self.get_source_expressions()]
+        sql = [part for part, _ in compiled]
+        params = [param for _, part_params in compiled for param in part_params]
+        half = len(sql) // 2
+        return f"({', '.join(sql[:half])}) {self.operator} ({', '.join(sql[half:])})", params
 
 
 def encode_cursor(image: Image, *, sort: str) -> str:
     fields, _ = SORTS.get(sort, SORTS["newest"])
-    value = getattr(image, fields[0])
-    text = value.isoformat() if isinstance(value, datetime) else str(value)
-    return base64.urlsafe_b64encode(f"{text}|{image.pk}".encode()).decode().rstrip("=")
+    values = (getattr(image, name) for name in fields)
+    text = "|".join(value.isoformat() if isinstance(value, datetime) else str(value) for value in values)
+    return base64.urlsafe_b64encode(text.encode()).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str | None, *, sort: str) -> tuple[Any, int] | None:
-    """The (value, id) a cursor points at; None for a missing or tampered cursor."""
+def decode_cursor(cursor: str | None, *, sort: str) -> Position | None:
+    """The values of the sort's fields a cursor points at; None for a missing or tampered cursor."""
     if not cursor:
         return None
+    fields, _ = SORTS.get(sort, SORTS["newest"])
     try:
-        text, _, pk = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().rpartition("|")
-        fields, _ = SORTS.get(sort, SORTS["newest"])
-        value: Any = datetime.fromisoformat(text) if fields[0] == "created_at" else Decimal(text)
-        return value, int(pk)
+        texts = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode().split("|")
+        if len(texts) != len(fields):
+            return None
+        return tuple(_CURSOR_PARSERS[name](text) for name, text in zip(fields, texts, strict=True))
     except (ValueError, UnicodeDecodeError, binascii.Error, InvalidOperation):
         return None
+
+
+def _aware_datetime(text: str) -> datetime:
+    value = datetime.fromisoformat(text)
+    if timezone.is_naive(value):
+        raise ValueError("the grid's cursors carry their offset")
+    return value
+
+
+_CURSOR_PARSERS = {"created_at": _aware_datetime, "cost_usd": Decimal, "id": int}
 
 
 def _mark_favourites(user: User, images: list[Image]) -> None:

@@ -152,8 +152,7 @@ def favourite_set(*, user: Any, image: Image, favourite: bool) -> bool:
 
 
 def tag_name(raw: str) -> str:
-    """Tags are lower-case words or short phrases: "Hero shot " and "hero shot" are one tag."""
-    return " ".join(raw.strip().lower().split())[:50]
+    return Tag.normalise(raw)
 
 
 def tags_add(*, images: Iterable[Image], names: Iterable[str]) -> list[Tag]:
