@@ -5,12 +5,14 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
+from django.db.models import Prefetch
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from . import services
@@ -131,7 +133,7 @@ def favourite(request: HttpRequest, pk: int) -> HttpResponse:
                                           favourite=request.POST.get("favourite") == "1")
     if request.htmx:
         return render(request, "gallery/detail.html#favourite", {"image": image, "is_favourite": is_favourite})
-    return redirect(request.POST.get("next") or reverse("gallery:detail", args=[pk]))
+    return redirect(_back(request, reverse("gallery:detail", args=[pk])))
 
 
 def _organisable(request: HttpRequest, pk: int) -> Image:
@@ -188,10 +190,22 @@ def collections(request: HttpRequest) -> HttpResponse:
     from teams.selectors import destinations_for
 
     context = {
-        "collections": visible_collections(request.user).select_related("space").order_by("space__name", "name"),
+        "collections": visible_collections(request.user).select_related("space")
+        .order_by("space__name", "space_id", "name")
+        .prefetch_related(Prefetch("share_links", to_attr="active_links", queryset=ShareLink.objects.filter(
+            revoked_at__isnull=True, expires_at__gt=timezone.now()))),
         "spaces": destinations_for(user=request.user),
     }
     return render(request, "gallery/collections.html", context)
+
+
+def _back(request: HttpRequest, default: str) -> str:
+    """The page to return to: the posted ``next`` when it stays on this site, else ``default``."""
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
+                                                  require_https=request.is_secure()):
+        return target
+    return default
 
 
 def _int(value: str | None) -> int:
@@ -209,7 +223,7 @@ def bulk(request: HttpRequest) -> HttpResponse:
     a request naming an image the user may not touch acts as if it had not named it."""
     action = request.POST.get("action", "")
     ids = [int(value) for value in request.POST.getlist("image")[:BULK_LIMIT] if value.isdigit()]
-    back = request.POST.get("next") or reverse("gallery:index")
+    back = _back(request, reverse("gallery:index"))
     if not ids:
         messages.info(request, "Select some images first.")
         return redirect(back)
@@ -228,6 +242,9 @@ def bulk(request: HttpRequest) -> HttpResponse:
         services.collection_remove(collection=collection, images=Image.objects.filter(pk__in=ids))
         messages.success(request, f"Removed from “{collection.name}”.")
     elif action == "tag":
+        if not any(Tag.normalise(name) for name in request.POST.get("tags", "").split(",")):
+            messages.info(request, "Type a tag first.")
+            return redirect(back)
         images = organisable_images(request.user).filter(pk__in=ids)
         tags = services.tags_add(images=images, names=request.POST.get("tags", "").split(","))
         messages.success(request, f"Tagged {len(images)} image(s) with {', '.join(sorted({t.name for t in tags}))}.")
@@ -272,7 +289,7 @@ def share_create(request: HttpRequest) -> HttpResponse:
                                       show_prompt=request.POST.get("show_prompt") == "1")
     url = request.build_absolute_uri(reverse("share", args=[link.token]))
     messages.success(request, f"Share link created: {url}")
-    return redirect(request.POST.get("next") or reverse("gallery:index"))
+    return redirect(_back(request, reverse("gallery:index")))
 
 
 @require_POST
@@ -280,7 +297,7 @@ def share_revoke(request: HttpRequest, pk: int) -> HttpResponse:
     link = get_object_or_404(manageable_share_links(request.user), pk=pk)
     services.share_link_revoke(user=request.user, link=link)
     messages.success(request, "The share link no longer works.")
-    return redirect(request.POST.get("next") or reverse("gallery:index"))
+    return redirect(_back(request, reverse("gallery:index")))
 
 
 def _active_link(token: str) -> ShareLink:

@@ -90,6 +90,212 @@
     });
   });
 
+  // ---- Image page: ← and → step through the current view -------------------------------
+  // Never while typing, choosing in a list or moving between tabs: there the arrows are the field's.
+  function isTyping(target) {
+    if (!target || !target.closest) return false;
+    return target.isContentEditable ||
+      !!target.closest("input, textarea, select, [contenteditable], [role=tab], [role=slider], [role=listbox], [role=menu], [role=grid]");
+  }
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "ArrowLeft" && event.key !== "ArrowRight") return;
+    if (event.defaultPrevented || event.altKey || event.ctrlKey || event.metaKey || event.shiftKey) return;
+    if (isTyping(event.target)) return;
+    var link = document.querySelector(".stepper a[rel=" + (event.key === "ArrowLeft" ? "prev" : "next") + "]");
+    if (!link) return;
+    event.preventDefault();
+    window.location.assign(link.href);
+  });
+
+  // ---- Gallery filters ---------------------------------------------------------------------
+  // The search field asks as you type (htmx, after a pause). Its "change" on leaving the field would
+  // ask once more and swap the grid just as a tile's checkbox is clicked, dropping that selection.
+  document.addEventListener("change", function (event) {
+    if (event.target.matches && event.target.matches("form.filters input[name=q]")) event.stopPropagation();
+  }, true);
+
+  // ---- Gallery: choose images for a bulk action -----------------------------------------
+  // The grid is one form (see gallery/index.html): checkboxes name images, the bar's buttons the
+  // action. Here: shift-click ranges, select all / clear, the count, and sending only the fields the
+  // pressed button needs. Without this file the checkboxes and buttons post all the same.
+  var lastChecked = null;  // the checkbox clicked last: a shift-click selects from it to the one clicked
+  var shiftHeld = false;   // whether the last pointer press or key press had Shift (label clicks lose it)
+
+  function bulkForms(root) {
+    if (root.matches && root.matches("form.bulk-form")) return [root];
+    return root.querySelectorAll ? Array.prototype.slice.call(root.querySelectorAll("form.bulk-form")) : [];
+  }
+
+  function tileChecks(form) { return Array.prototype.slice.call(form.querySelectorAll("input.tile-check")); }
+
+  function selectedCount(form) { return tileChecks(form).filter(function (box) { return box.checked; }).length; }
+
+  function updateSelection(form, say) {
+    var boxes = tileChecks(form), count = selectedCount(form);
+    var text = count ? count + " selected" : "None selected";
+    form.querySelectorAll("[data-bulk-count]").forEach(function (label) { label.textContent = text; });
+    form.querySelectorAll("[data-needs-selection]").forEach(function (button) { button.disabled = !count; });
+    var scope = form.closest("#grid") || document;
+    scope.querySelectorAll(".select-controls [data-select=none]").forEach(function (button) { button.disabled = !count; });
+    scope.querySelectorAll(".select-controls [data-select=all]").forEach(function (button) {
+      button.setAttribute("aria-pressed", boxes.length && count === boxes.length ? "true" : "false");
+    });
+    form.classList.toggle("has-selection", count > 0);
+    if (!count) form.querySelectorAll(".bulk-trash[open]").forEach(function (details) { details.open = false; });
+    if (say) announce(text);
+  }
+
+  function showScripted(root) {
+    if (!root.querySelectorAll) return;
+    root.querySelectorAll("[data-js-only]").forEach(function (element) { element.hidden = false; });
+    bulkForms(root).forEach(function (form) { updateSelection(form, false); });
+  }
+
+  function controlledForm(control) {
+    var id = control.getAttribute("aria-controls");
+    return (id && document.getElementById(id)) || control.closest("form.bulk-form");
+  }
+
+  function selectAll(form, checked) {
+    tileChecks(form).forEach(function (box) { box.checked = checked; });
+    lastChecked = null;
+    updateSelection(form, true);
+    if (!checked) {
+      // The bar and its button are gone: keep the keyboard near where it was.
+      var again = (form.closest("#grid") || document).querySelector(".select-controls [data-select=all]");
+      if (again && (!document.activeElement || document.activeElement === document.body ||
+                    document.activeElement.closest(".bulk-bar, .select-controls"))) again.focus();
+    }
+  }
+
+  document.addEventListener("pointerdown", function (event) {
+    shiftHeld = event.shiftKey;
+    // Shift-pressing a checkbox would also stretch the page's text selection up to it.
+    if (event.shiftKey && event.target.closest && event.target.closest(".tile-select")) event.preventDefault();
+  }, true);
+
+  document.addEventListener("mousedown", function (event) {
+    if (event.shiftKey && event.target.closest && event.target.closest(".tile-select")) event.preventDefault();
+  }, true);
+
+  document.addEventListener("click", function (event) {
+    if (!event.target.closest) return;
+    var box = event.target.closest("input.tile-check");
+    if (box) {
+      var form = box.closest("form.bulk-form");
+      if (!form) return;
+      var boxes = tileChecks(form);
+      var from = lastChecked ? boxes.indexOf(lastChecked) : -1, to = boxes.indexOf(box);
+      if ((event.shiftKey || shiftHeld) && from >= 0 && from !== to) {
+        boxes.slice(Math.min(from, to), Math.max(from, to) + 1).forEach(function (other) { other.checked = box.checked; });
+      }
+      lastChecked = box;
+      updateSelection(form, true);
+      return;
+    }
+    var control = event.target.closest("[data-select]");
+    if (control) {
+      var target = controlledForm(control);
+      if (target) selectAll(target, control.dataset.select === "all");
+      return;
+    }
+    // A click elsewhere folds the trash confirmation away.
+    document.querySelectorAll(".bulk-trash[open]").forEach(function (details) {
+      if (!details.contains(event.target)) details.open = false;
+    });
+  });
+
+  document.addEventListener("keydown", function (event) {
+    shiftHeld = event.shiftKey;
+    var target = event.target;
+    if (event.key === "Enter" && target.matches && target.matches("input.tile-check")) {
+      event.preventDefault();  // Enter on a checkbox would press the form's default button
+      return;
+    }
+    if (event.key !== "Escape" || event.defaultPrevented) return;
+    var open = document.querySelector(".bulk-trash[open]");
+    if (open) {
+      open.open = false;
+      open.querySelector("summary").focus();
+      return;
+    }
+    if (isTyping(target) && !(target.matches && target.matches("input.tile-check"))) return;
+    var form = document.querySelector("form.bulk-form.has-selection");
+    if (form) selectAll(form, false);
+  });
+
+  // The bar offers two collections: the one to add to (its select) and, in a collection's view, the
+  // one to remove from. Both are named "collection": send only the one the pressed button needs.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form.bulk-form")) return;
+    var action = event.submitter && event.submitter.name === "action" ? event.submitter.value : "tag";
+    if (!selectedCount(form)) {
+      event.preventDefault();
+      announce("Select some images first.");
+      return;
+    }
+    var tags = form.querySelector("input[name=tags]");
+    if (action === "tag" && tags && !tags.value.trim()) {
+      event.preventDefault();
+      tags.setCustomValidity("Type one or more tags, separated by commas.");
+      tags.reportValidity();
+      tags.focus();
+      return;
+    }
+    form.dataset.action = action;
+    if (action === "zip") announce("Preparing the zip of " + selectedCount(form) + " images…");
+  });
+
+  document.addEventListener("input", function (event) {
+    if (event.target.name === "tags" && event.target.setCustomValidity) event.target.setCustomValidity("");
+  });
+
+  document.addEventListener("formdata", function (event) {
+    var form = event.target;
+    if (!form.matches || !form.matches("form.bulk-form")) return;
+    var source = form.querySelector("[data-collection-of=\"" + form.dataset.action + "\"]");
+    event.formData.delete("collection");
+    if (source) event.formData.set("collection", source.value);
+  }, true);
+
+  // Tag suggestions (htmx fills the <datalist>): ask for the tag being typed, the last after a
+  // comma, and offer each as the whole field's value, so that choosing one keeps the tags before it.
+  function typedTags(input) {
+    var parts = input.value.split(",");
+    return { current: parts.pop().trim(), before: parts.map(function (part) { return part.trim(); }).filter(Boolean) };
+  }
+
+  document.addEventListener("htmx:configRequest", function (event) {
+    var input = event.detail.elt;
+    if (!input.matches || !input.matches("input[data-tag-suggest]")) return;
+    event.detail.parameters.q = typedTags(input).current;
+    delete event.detail.parameters[input.name];
+  });
+
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var list = event.detail.target;
+    if (!list || list.tagName !== "DATALIST") return;
+    var input = document.querySelector("input[list=\"" + list.id + "\"]");
+    if (!input) return;
+    var typed = typedTags(input), prefix = typed.before.length ? typed.before.join(", ") + ", " : "";
+    list.querySelectorAll("option").forEach(function (option) {
+      if (typed.before.indexOf(option.value) >= 0) option.remove();
+      else option.value = prefix + option.value;
+    });
+  });
+
+  // The collections page: arriving at one collection's anchor opens its share form.
+  function openTargetedShare() {
+    if (!window.location.hash) return;
+    var target = document.getElementById(decodeURIComponent(window.location.hash.slice(1)));
+    var details = target && target.querySelector("details.share-details");
+    if (details) details.open = true;
+  }
+  window.addEventListener("hashchange", openTargetedShare);
+  window.addEventListener("pageshow", function () { showScripted(document); });
+
   // ---- After htmx puts new content in ---------------------------------------------------
   var lastStatus = {};
   var announcer = null;
@@ -130,6 +336,7 @@
     noteJobs(root);
     if (!root.querySelectorAll) return;
     showShortcuts(root);
+    showScripted(root);
     if (root.matches("form.composer-form")) {
       if (carriedFiles) {
         root.querySelectorAll("input[type=file]").forEach(function (input) {
@@ -147,6 +354,8 @@
     var selected = tabs().filter(function (tab) { return tab.getAttribute("aria-selected") === "true"; })[0];
     tabs().forEach(function (tab) { tab.tabIndex = tab === selected ? 0 : -1; });
     showShortcuts(document);
+    showScripted(document);
+    openTargetedShare();
     noteJobs(document);
     initialized = true;
     document.querySelectorAll("input[type=file][data-preview]").forEach(function (input) {

@@ -121,3 +121,26 @@ def test_back_after_htmx_paging_gets_the_whole_page(alice_client, alice_image):
     assert "<html" not in grid.content.decode() and "HX-Request" in grid["Vary"]
     restored = alice_client.get("/gallery/", HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true")
     assert "<html" in restored.content.decode()
+
+
+def test_a_posted_next_may_only_lead_back_into_the_site(alice_client, alice_image):
+    evil = alice_client.post(f"/gallery/{alice_image.pk}/favourite/", {"favourite": "1", "next": "https://evil.example/"})
+    assert evil["Location"] == f"/gallery/{alice_image.pk}/"
+    home = alice_client.post(f"/gallery/{alice_image.pk}/favourite/", {"favourite": "0", "next": "/gallery/?q=x"})
+    assert home["Location"] == "/gallery/?q=x"
+
+
+def test_tagging_with_nothing_typed_says_so(alice_client, alice_image):
+    response = alice_client.post("/gallery/bulk/", {"action": "tag", "tags": " , ", "image": [alice_image.pk]},
+                                 follow=True)
+    assert "Type a tag first." in response.content.decode()
+    assert not alice_image.tags.exists()
+
+
+def test_collection_share_links_can_be_revoked_from_the_collections_page(alice_client, alice, alice_image):
+    from gallery.services import collection_create, share_link_create
+
+    collection = collection_create(space=alice_image.space, user=alice, name="Board")
+    link = share_link_create(user=alice, target=collection, days=7, show_prompt=False)
+    page = alice_client.get("/gallery/collections/").content.decode()
+    assert f"/gallery/share/{link.pk}/revoke/" in page and f"/s/{link.token}/" in page
