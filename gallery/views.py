@@ -92,6 +92,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "tags": image.tags.order_by("name"), "space_tags": space_tags(space_id=image.space_id),
         "collections": image.collections.filter(pk__in=visible_collections(request.user)).order_by("name"),
         "may_organise": can(request.user, Action.ORGANISE, image.space),
+        "space_collections": organisable_collections(request.user).filter(space=image.space).order_by("name"),
         "may_delete": can(request.user, Action.DELETE, image.space, created_by_id=image.created_by_id),
         "share_links": manageable_share_links(request.user).filter(image=image, revoked_at__isnull=True,
                                                                    expires_at__gt=timezone.now()),

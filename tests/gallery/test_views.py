@@ -144,3 +144,18 @@ def test_collection_share_links_can_be_revoked_from_the_collections_page(alice_c
     link = share_link_create(user=alice, target=collection, days=7, show_prompt=False)
     page = alice_client.get("/gallery/collections/").content.decode()
     assert f"/gallery/share/{link.pk}/revoke/" in page and f"/s/{link.token}/" in page
+
+
+def test_an_image_joins_and_leaves_a_collection_from_its_page(alice_client, alice, alice_image):
+    from gallery.services import collection_create
+
+    board = collection_create(space=alice_image.space, user=alice, name="Moodboard")
+    page = alice_client.get(f"/gallery/{alice_image.pk}/").content.decode()
+    assert 'id="add-to-collection"' in page and "Moodboard" in page
+    alice_client.post("/gallery/bulk/", {"action": "collect", "collection": board.pk, "image": alice_image.pk,
+                                         "next": f"/gallery/{alice_image.pk}/"})
+    assert list(board.images.all()) == [alice_image]
+    page = alice_client.get(f"/gallery/{alice_image.pk}/").content.decode()
+    assert 'aria-label="Remove from Moodboard"' in page
+    alice_client.post("/gallery/bulk/", {"action": "uncollect", "collection": board.pk, "image": alice_image.pk})
+    assert not board.images.exists()
