@@ -24,7 +24,7 @@ from teams.services import personal_space
 from .forms import GalleryFilterForm
 from .models import Image
 from .seeding import seed_images, seed_members, team_space
-from .selectors import SORTS, encode_cursor, filtered_images, gallery_page
+from .selectors import SORTS, encode_cursor, filtered_images, gallery_count, gallery_page
 
 SCALES = (1_000, 10_000, 100_000)
 REPEATS = 20
@@ -35,6 +35,7 @@ SEARCH = "fox"  # one of seeding.WORDS: in ~19% of the prompts
 FILTERS = {"quality": "high", "size": "1024x1024", "tag": "harbour", "cost_min": "0.20", "cost_max": "0.50",
            "sort": "cost"}
 URL = "/gallery/"
+COUNT_URL = "/gallery/count/"
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,8 @@ class Result:
     queries: str  # "9", or "8–9" if they varied between requests
     shown: int  # images on the page
     count: str  # the grid's count label
+    count_p50_ms: float  # /gallery/count/, which the grid asks for after the page is shown
+    count_sql_p50_ms: float
 
 
 class SqlTimer:
@@ -107,26 +110,34 @@ def _refresh_statistics() -> None:
 
 def _measure(client: Client, user: Any, case: Case, scale: int, repeats: int) -> Result:
     params = with_deep_cursor(user, case.params) if case.deep else case.params
-    _get(client, params)  # warm up: templates, connection
+    times, sql_times, queries = _timed(client, URL, params, repeats)
+    count_times, count_sql_times, _ = _timed(client, COUNT_URL, params, repeats)
+    filters = GalleryFilterForm(params, user=user).filters()
+    page = gallery_page(user=user, filters=filters, cursor=params.get("after"))
+    return Result(case=case.name, images=scale, p50_ms=statistics.median(times),
+                  p95_ms=times[math.ceil(len(times) * 0.95) - 1], sql_p50_ms=statistics.median(sql_times),
+                  queries="–".join(map(str, sorted(queries))), shown=len(page.images),
+                  count=gallery_count(user=user, filters=filters).label,
+                  count_p50_ms=statistics.median(count_times), count_sql_p50_ms=statistics.median(count_sql_times))
+
+
+def _timed(client: Client, url: str, params: dict[str, str], repeats: int) -> tuple[list[float], list[float], set]:
+    """Server times (sorted) and SQL times in ms, and the query counts seen, of ``repeats`` requests."""
+    _get(client, params, url=url)  # warm up: templates, connection
     times, sql_times, queries = [], [], set()
     for _ in range(repeats):
         timer = SqlTimer()
         with CaptureQueriesContext(connection) as captured, connection.execute_wrapper(timer):
             started = time.perf_counter()
-            _get(client, params)
+            _get(client, params, url=url)
             times.append((time.perf_counter() - started) * 1000)
         sql_times.append(timer.seconds * 1000)
         queries.add(len(captured))
-    filters = GalleryFilterForm(params, user=user).filters()
-    page = gallery_page(user=user, filters=filters, cursor=params.get("after"))
-    times.sort()
-    return Result(case=case.name, images=scale, p50_ms=statistics.median(times),
-                  p95_ms=times[math.ceil(len(times) * 0.95) - 1], sql_p50_ms=statistics.median(sql_times),
-                  queries="–".join(map(str, sorted(queries))), shown=len(page.images), count=page.count_label)
+    return sorted(times), sql_times, queries
 
 
-def _get(client: Client, params: dict[str, str]) -> None:
-    response = client.get(URL, params)
+def _get(client: Client, params: dict[str, str], *, url: str = URL) -> None:
+    response = client.get(url, params)
     if response.status_code != 200:
         raise RuntimeError(f"the gallery answered {response.status_code} to {params}")
 
@@ -145,8 +156,10 @@ def with_deep_cursor(user: Any, params: dict[str, str], depth: float = DEEP) -> 
 
 
 def markdown(results: list[Result]) -> list[str]:
-    lines = ["| case | images | p50 | p95 | SQL (p50) | queries | shown, of |", "|---|--:|--:|--:|--:|--:|--:|"]
+    lines = ["| case | images | p50 | p95 | SQL (p50) | queries | shown, of | count: p50 (SQL) |",
+             "|---|--:|--:|--:|--:|--:|--:|--:|"]
     for result in sorted(results, key=lambda r: ([c.name for c in CASES].index(r.case), r.images)):
         lines.append(f"| {result.case} | {result.images:,} | {result.p50_ms:.1f} ms | {result.p95_ms:.1f} ms | "
-                     f"{result.sql_p50_ms:.1f} ms | {result.queries} | {result.shown} of {result.count} |")
+                     f"{result.sql_p50_ms:.1f} ms | {result.queries} | {result.shown} of {result.count} | "
+                     f"{result.count_p50_ms:.1f} ({result.count_sql_p50_ms:.1f}) ms |")
     return lines

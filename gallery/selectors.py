@@ -37,13 +37,26 @@ class GalleryPage:
     images: list[Image]
     next_cursor: str | None
     previous_cursor: str | None
-    count: int
-    count_is_capped: bool
     filters: dict[str, Any] = field(default_factory=dict)
 
+
+@dataclass(frozen=True)
+class GalleryCount:
+    count: int
+    is_capped: bool
+
     @property
-    def count_label(self) -> str:
-        return f"{COUNT_LIMIT:,}+" if self.count_is_capped else f"{self.count:,}"
+    def label(self) -> str:
+        noun = "image" if self.count == 1 and not self.is_capped else "images"
+        return f"{COUNT_LIMIT:,}+ {noun}" if self.is_capped else f"{self.count:,} {noun}"
+
+
+def gallery_count(*, user: User, filters: dict[str, Any]) -> GalleryCount:
+    """How many images the view holds, capped at COUNT_LIMIT: the database stops at the first
+    COUNT_LIMIT + 1 matches. A sparse view must still read every candidate to know there are no
+    more, so the grid asks for this separately, after the page (see docs/benchmarks.md)."""
+    count = filtered_images(user=user, filters=filters).order_by()[: COUNT_LIMIT + 1].count()
+    return GalleryCount(count=min(count, COUNT_LIMIT), is_capped=count > COUNT_LIMIT)
 
 
 def filtered_images(*, user: User, filters: dict[str, Any]) -> QuerySet[Image]:
@@ -150,14 +163,12 @@ def gallery_page(*, user: User, filters: dict[str, Any], cursor: str | None = No
         rows.reverse()
     has_next = more if not backwards else True
     has_previous = (more if backwards else position is not None) and bool(rows)
-    # Capped: the database stops at the first COUNT_LIMIT + 1 matches, in no particular order.
-    count = filtered_images(user=user, filters=filters).order_by()[: COUNT_LIMIT + 1].count()
     _mark_favourites(user, rows)
     return GalleryPage(
         images=rows,
         next_cursor=encode_cursor(rows[-1], sort=sort) if rows and has_next else None,
         previous_cursor=encode_cursor(rows[0], sort=sort) if rows and has_previous else None,
-        count=min(count, COUNT_LIMIT), count_is_capped=count > COUNT_LIMIT, filters=filters,
+        filters=filters,
     )
 
 

@@ -33,7 +33,7 @@ from .permissions import (
     visible_collections,
     visible_images,
 )
-from .selectors import gallery_page, image_inputs, neighbours, space_tags
+from .selectors import gallery_count, gallery_page, image_inputs, neighbours, space_tags
 
 # Files never change once written (new bytes get a new name), so browsers may keep them.
 PRIVATE_CACHE = "private, max-age=86400, immutable"
@@ -78,6 +78,14 @@ def index(request: HttpRequest) -> HttpResponse:
     response = render(request, "gallery/index.html#grid" if grid_only else "gallery/index.html", context)
     patch_vary_headers(response, ["HX-Request"])
     return response
+
+
+@require_GET
+def count(request: HttpRequest) -> HttpResponse:
+    """The size of a gallery view, fetched by the grid after it is shown: counting a sparse
+    view takes longer as the gallery grows, and the page itself should not."""
+    filters = _filter_form(request).filters()
+    return render(request, "gallery/index.html#count", {"count": gallery_count(user=request.user, filters=filters)})
 
 
 @require_GET

@@ -48,7 +48,19 @@ def test_grid_pages_through_the_view(alice_client, alice):
 
 def test_empty_gallery_invites_to_create(alice_client):
     response = alice_client.get("/gallery/")
-    assert response.context["page"].count == 0 and response.context["page"].images == []
+    assert response.context["page"].images == [] and "/gallery/count/" in response.content.decode()
+    assert alice_client.get("/gallery/count/").content.decode().strip().startswith('<span aria-live="polite">0 images')
+
+
+def test_the_count_follows_the_view_and_is_capped(alice_client, alice, monkeypatch):
+    from gallery import selectors
+
+    make_image(alice, prompt="a red fox")
+    make_image(alice, prompt="a blue owl")
+    assert "2 images" in alice_client.get("/gallery/count/").content.decode()
+    assert "1 image<" in alice_client.get("/gallery/count/", {"q": "fox"}).content.decode()
+    monkeypatch.setattr(selectors, "COUNT_LIMIT", 1)
+    assert "1+ images" in alice_client.get("/gallery/count/").content.decode()
 
 
 def test_detail_shows_all_metadata(alice_client, alice_image):
