@@ -81,8 +81,9 @@ def test_a_grid_page_costs_the_same_queries_for_5_images_as_for_60(client, team,
     large = {name: _queries(client, params) for name, params in cases.items()}
 
     assert large == small
-    # And one shape whatever the view (8 today: session, user, the form's three lists, the spaces to
-    # read, the page and the page's favourites; the count comes after, from /gallery/count/).
+    # And one shape whatever the view (9 today: session, user, the filter form's three lists, the bulk
+    # bar's collections, the spaces to read, the page and the page's favourites; the count comes after,
+    # from /gallery/count/).
     assert len(set(small.values())) == 1, small
 
 
