@@ -93,8 +93,12 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
     image = get_visible_image(request.user, pk)
     filters = _filter_form(request).filters()
     previous, following = neighbours(user=request.user, image=image, filters=filters)
+    inputs = image_inputs(image=image)
     context = {
-        "image": image, "inputs": image_inputs(image=image), "view_query": _view_query(filters),
+        "image": image, "inputs": inputs, "view_query": _view_query(filters),
+        # Lineage links only to sources the user may still see: no id of anything else shows.
+        "visible_sources": set(visible_images(request.user).filter(
+            pk__in=[i.source_image_id for i in inputs if i.source_image_id]).values_list("pk", flat=True)),
         "previous": previous, "next": following,
         "is_favourite": image.favourites.filter(user=request.user).exists(),
         "tags": image.tags.order_by("name"), "space_tags": space_tags(space_id=image.space_id),

@@ -158,3 +158,19 @@ def test_someone_elses_collection_is_out_of_reach(world, direction):
     assert not theirs.images.exists()
     assert me.client.get(f"/gallery/?collection={theirs.pk}").context["page"].images != []  # filter ignored
     assert Collection.objects.count() == 1
+
+
+def test_lineage_links_only_to_sources_still_visible(django_user_model):
+    """An edit made from a team image keeps its link to the source only while its maker may see it."""
+    side = _side(django_user_model, "carol", Role.EDITOR)
+    source = _image(side.team_owner, side.team, "team original")
+    side.client.post("/edit/", {"prompt": "make it gold", "size": "auto", "quality": "low", "n": "1",
+                                "output_format": "png", "source_image": [str(source.pk)]})
+    edit_job = Job.objects.get(created_by=side.user, kind=Job.Kind.EDIT)
+    services.job_run(job_id=edit_job.pk)
+    edit = edit_job.images.get()
+    assert f'href="/gallery/{source.pk}/"' in side.client.get(f"/gallery/{edit.pk}/").content.decode()
+    Membership.objects.filter(space=side.team, user=side.user).delete()
+    page = side.client.get(f"/gallery/{edit.pk}/").content.decode()
+    assert f"/gallery/{source.pk}/" not in page and f"image {source.pk}" not in page
+    assert side.client.get(f"/gallery/{source.pk}/").status_code == 404
