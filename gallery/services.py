@@ -16,6 +16,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.core.files.storage import default_storage
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from PIL import Image as PILImage
 
@@ -218,14 +219,16 @@ def images_restore(*, user: Any, images: Iterable[Image]) -> int:
 
 
 def images_purge(*, user: Any | None, images: Iterable[Image]) -> int:
-    """Delete images for good, with their files. Inputs other images still use are kept."""
+    """Delete images for good, with their files. Inputs are kept (other images may use them), and so
+    is a file another row still points at (seeded demo galleries share a pool of files)."""
     purged = 0
     for image in images:
-        names = [image.file.name, image.thumbnail.name]
         with transaction.atomic():
             audit_record(actor=user, action=AuditEvent.Action.PURGED, obj=image, summary=f"purged #{image.pk}")
             image.delete()
-        transaction.on_commit(lambda names=names: [default_storage.delete(name) for name in names if name])
+            names = [name for name in (image.file.name, image.thumbnail.name) if name and not Image.objects.filter(
+                Q(file=name) | Q(thumbnail=name)).exists()]
+        transaction.on_commit(lambda names=names: [default_storage.delete(name) for name in names])
         purged += 1
     return purged
 

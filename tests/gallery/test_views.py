@@ -171,3 +171,18 @@ def test_an_image_joins_and_leaves_a_collection_from_its_page(alice_client, alic
     assert 'aria-label="Remove from Moodboard"' in page
     alice_client.post("/gallery/bulk/", {"action": "uncollect", "collection": board.pk, "image": alice_image.pk})
     assert not board.images.exists()
+
+
+def test_purging_keeps_a_file_another_image_still_uses(alice, django_capture_on_commit_callbacks):
+    from gallery.services import images_purge
+
+    first = make_image(alice, prompt="shared file")
+    twin = Image.objects.get(pk=first.pk)
+    twin.pk = None
+    twin.save()  # a second row on the same files, as seeded galleries have
+    with django_capture_on_commit_callbacks(execute=True):
+        images_purge(user=alice, images=[first])
+    assert twin.file.storage.exists(twin.file.name) and twin.thumbnail.storage.exists(twin.thumbnail.name)
+    with django_capture_on_commit_callbacks(execute=True):
+        images_purge(user=alice, images=[Image.objects.get(pk=twin.pk)])
+    assert not twin.file.storage.exists(twin.file.name)
