@@ -13,7 +13,7 @@ from django.db import connection
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 from django.utils import timezone
 
-from .models import Favourite, Image, InputImage, Tag
+from .models import Favourite, Image, ImageInput, InputImage, Tag
 from .permissions import User, member_space_ids, visible_collections, visible_images
 
 GALLERY_PAGE_SIZE = 48
@@ -294,3 +294,114 @@ def image_inputs(*, image: Image) -> list[InputImage]:
 
 def space_tags(*, space_id: int) -> list[str]:
     return list(Tag.objects.filter(space_id=space_id).order_by("name").values_list("name", flat=True))
+
+
+# -- versions: an image's edits and what they came from -------------------------------------------
+
+VERSION_DEPTH = 20  # generations walked up and down from an image
+VERSION_DESCENDANTS = 50  # images shown below it at most
+
+
+@dataclass
+class VersionNode:
+    image: Image
+    children: list[VersionNode] = field(default_factory=list)
+
+
+@dataclass
+class VersionTree:
+    """An image's lineage among the images the user may see.
+
+    ``ancestors`` are generations, oldest first: ``ancestors[-1]`` holds the image's own visible
+    sources (an edit of several gallery images has several parents). ``descendants`` are the edits
+    made from the image, each with the edits made from it, and so on. An image the user may not see
+    is not in the tree, and the walk does not go on through it.
+    """
+
+    image: Image
+    ancestors: list[list[Image]] = field(default_factory=list)
+    descendants: list[VersionNode] = field(default_factory=list)
+
+    @property
+    def others(self) -> list[Image]:
+        """Every version but the image itself, oldest generation first (to pick one to compare)."""
+        found = [image for level in self.ancestors for image in level]
+        pending = list(self.descendants)
+        while pending:
+            node = pending.pop(0)
+            found.append(node.image)
+            pending.extend(node.children)
+        return found
+
+    def __bool__(self) -> bool:
+        return bool(self.ancestors or self.descendants)
+
+
+def _lineage_rows(*, user: User, image: Image) -> list[tuple[int, int, int | None]]:
+    """(image id, generation, parent id) of the image's visible relatives, in one query.
+
+    Two recursive walks over the edges "an input of ``child`` was taken from ``parent``": up (negative
+    generations) and down (positive ones, with the parent they were reached from). Each step keeps only
+    visible images, so the walk stops where the user's sight does; UNION drops repeated rows, and the
+    depth bound ends it even on data no view could make (a cycle).
+    """
+    visible_sql, visible_params = visible_images(user).values("pk").query.sql_with_params()
+    link, source = ImageInput._meta, InputImage._meta
+    child, link_input = link.get_field("image").column, link.get_field("input_image").column
+    parent = source.get_field("source_image").column
+    # Only names from the models and the SQL of a queryset go into the text; every value is a parameter.
+    edges = (f"SELECT l.{child} AS child, s.{parent} AS parent FROM {link.db_table} l "  # noqa: S608
+             f"JOIN {source.db_table} s ON s.{source.pk.column} = l.{link_input} WHERE s.{parent} IS NOT NULL")
+    sql = f"""
+        WITH RECURSIVE
+        edge(child, parent) AS ({edges}),
+        up(id, generation) AS (
+            SELECT CAST(%s AS BIGINT), 0
+            UNION
+            SELECT edge.parent, up.generation - 1 FROM up JOIN edge ON edge.child = up.id
+            WHERE up.generation > -%s AND edge.parent IN ({visible_sql})
+        ),
+        down(id, generation, parent) AS (
+            SELECT CAST(%s AS BIGINT), 0, CAST(NULL AS BIGINT)
+            UNION
+            SELECT edge.child, down.generation + 1, down.id FROM down JOIN edge ON edge.parent = down.id
+            WHERE down.generation < %s AND edge.child IN ({visible_sql})
+        )
+        SELECT id, generation, NULL FROM up WHERE generation < 0
+        UNION ALL
+        SELECT * FROM (SELECT id, generation, parent FROM down WHERE generation > 0
+                       ORDER BY generation, id LIMIT %s) AS below
+    """  # noqa: S608
+    params = [image.pk, VERSION_DEPTH, *visible_params, image.pk, VERSION_DEPTH, *visible_params,
+              VERSION_DESCENDANTS * VERSION_DEPTH]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
+def version_tree(*, user: User, image: Image) -> VersionTree:
+    """``image``'s ancestors and descendants that ``user`` may see (see VersionTree), in two queries
+    however long the lineage: the walk over the links, then the images themselves, read through
+    visible_images."""
+    rows = _lineage_rows(user=user, image=image)
+    images = visible_images(user).in_bulk({pk for pk, _, _ in rows if pk != image.pk})
+
+    # Up: each image once, in its nearest generation.
+    generation_of: dict[int, int] = {}
+    for pk, generation, _ in rows:
+        if generation < 0 and pk in images:
+            generation_of[pk] = max(generation, generation_of.get(pk, generation))
+    levels: dict[int, list[Image]] = {}
+    for pk, generation in sorted(generation_of.items(), key=lambda item: (item[1], item[0])):
+        levels.setdefault(generation, []).append(images[pk])
+    ancestors = [levels[generation] for generation in sorted(levels)]
+
+    # Down: each image once, under the first parent it was reached from, nearest generation first.
+    root = VersionNode(image)
+    nodes: dict[int, VersionNode] = {image.pk: root}
+    for pk, _, parent in sorted((row for row in rows if row[1] > 0), key=lambda row: (row[1], row[0], row[2])):
+        if pk in nodes or pk not in images or parent not in nodes or len(nodes) > VERSION_DESCENDANTS:
+            continue
+        nodes[pk] = VersionNode(images[pk])
+        nodes[parent].children.append(nodes[pk])
+    return VersionTree(image=image, ancestors=ancestors, descendants=root.children)

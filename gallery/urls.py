@@ -6,6 +6,7 @@ app_name = "gallery"
 urlpatterns = [
     path("", views.index, name="index"),
     path("count/", views.count, name="count"),
+    path("compare/", views.compare, name="compare"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/original/", views.original, name="original"),
     path("<int:pk>/thumbnail/", views.thumbnail, name="thumbnail"),

@@ -33,7 +33,7 @@ from .permissions import (
     visible_collections,
     visible_images,
 )
-from .selectors import gallery_count, gallery_page, image_inputs, neighbours, space_tags
+from .selectors import gallery_count, gallery_page, image_inputs, neighbours, space_tags, version_tree
 
 # Files never change once written (new bytes get a new name), so browsers may keep them.
 PRIVATE_CACHE = "private, max-age=86400, immutable"
@@ -108,10 +108,28 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "may_delete": can(request.user, Action.DELETE, image.space, created_by_id=image.created_by_id),
         "share_links": manageable_share_links(request.user).filter(image=image, revoked_at__isnull=True,
                                                                    expires_at__gt=timezone.now()),
-        "used_as_input_by": visible_images(request.user).filter(
-            image_inputs__input_image__source_image=image).distinct()[:12],
+        "versions": version_tree(user=request.user, image=image),
     }
     return render(request, "gallery/detail.html", context)
+
+
+def _visible_image_param(request: HttpRequest, name: str) -> Image:
+    """The visible image whose id is the query parameter ``name``: a 404 for anything else."""
+    value = request.GET.get(name, "")
+    if not value.isdigit() or len(value) > 18:
+        raise Http404
+    return get_visible_image(request.user, int(value))
+
+
+@require_GET
+def compare(request: HttpRequest) -> HttpResponse:
+    """Two versions of an image, ``?a=<pk>&b=<pk>``, in a slider overlay or side by side; with ``a``
+    alone, the versions of ``a`` to pick the other one from."""
+    first = _visible_image_param(request, "a")
+    second = _visible_image_param(request, "b") if "b" in request.GET else None
+    context = {"a": first, "b": second, "sides": [("A", first), ("B", second)] if second else [],
+               "versions": None if second else version_tree(user=request.user, image=first)}
+    return render(request, "gallery/compare.html", context)
 
 
 @require_GET
