@@ -22,6 +22,7 @@ from teams.services import destination_remember
 from . import services
 from .forms import CUSTOM_SIZE, EditForm, GenerateForm
 from .models import Job, WorkerHeartbeat
+from .selectors import recent_prompts
 
 RECENT_JOBS = 12
 # A job card shows the images still in the gallery, not those moved to the trash since.
@@ -197,6 +198,15 @@ def _bounded_int(value: str | None, *, default: int, low: int, high: int) -> int
         return min(high, max(low, int(value or default)))
     except ValueError:
         return default
+
+
+@require_GET
+def prompts(request: HttpRequest) -> HttpResponse:
+    """Prompt history: what the user asked for before, searchable; "Use" reloads a job's settings."""
+    query = request.GET.get("q", "").strip()[:200]
+    context = {"prompts": recent_prompts(user=request.user, query=query), "query": query}
+    template = "studio/prompts.html#results" if request.htmx else "studio/prompts.html"
+    return render(request, template, context)
 
 
 HEARTBEAT_STALE_SECONDS = 30
