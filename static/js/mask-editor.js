@@ -1,0 +1,550 @@
+// Mask painting for the edit form: a progressive enhancement. Without this file the image and
+// mask file inputs work as before. The mask lives in an offscreen canvas at the first image's
+// natural size ("paint": alpha > 0 where the user painted); what is sent is its inverse, a PNG
+// opaque everywhere but transparent where painted (the area to edit).
+(function () {
+  "use strict";
+
+  var MAX_INPUTS = 16;
+  var MAX_UNDO = 20;
+  var MASK_NAME = "mask.png";
+
+  function $(root, selector) { return root.querySelector(selector); }
+
+  function Editor(form) {
+    this.form = form;
+    this.root = $(form, "[data-mask-editor]");
+    this.canvas = $(this.root, "canvas");
+    this.ctx = this.canvas.getContext("2d");
+    this.imageInput = form.querySelector("input[type=file][name=image]");
+    this.maskInput = form.querySelector("input[type=file][name=mask]");
+    this.status = $(this.root, "[data-status]");
+    this.tool = "brush";
+    this.size = 48;
+    this.hardness = 0.8;
+    this.overlay = true;
+    this.base = null;
+    this.paint = null;
+    this.undoStack = [];
+    this.redoStack = [];
+    this.scale = 1; this.ox = 0; this.oy = 0;
+    this.drag = null;
+    this.dirty = false;        // painted since the last export
+    this.generated = false;    // the mask input holds our own mask.png
+    this.baseKey = null;
+    this.bind();
+    this.refreshBase();
+  }
+
+  Editor.prototype.say = function (text) { if (this.status) this.status.textContent = text; };
+
+  // ---- The image the mask applies to --------------------------------------------------
+  Editor.prototype.baseSource = function () {
+    var stored = this.form.querySelector(".chosen-inputs img[data-full]");
+    if (stored) return { key: "url:" + stored.dataset.full, url: stored.dataset.full, name: stored.alt };
+    var file = this.imageInput && this.imageInput.files && this.imageInput.files[0];
+    if (file) return { key: "file:" + file.name + ":" + file.size + ":" + file.lastModified, file: file, name: file.name };
+    return null;
+  };
+
+  Editor.prototype.refreshBase = function () {
+    var source = this.baseSource();
+    var key = source ? source.key : null;
+    if (key === this.baseKey) return;
+    this.baseKey = key;
+    if (!source) {
+      this.root.hidden = true; this.base = null; this.paint = null;
+      this.dropGenerated();
+      return;
+    }
+    var self = this;
+    var img = new Image();
+    var url = source.url || URL.createObjectURL(source.file);
+    img.onload = function () {
+      if (self.baseKey !== key) return;
+      if (source.file) URL.revokeObjectURL(url);
+      self.setBase(img, source.name);
+    };
+    img.onerror = function () { if (source.file) URL.revokeObjectURL(url); self.root.hidden = true; };
+    img.src = url;
+  };
+
+  Editor.prototype.setBase = function (img, name) {
+    var keep = this.paint && this.paint.width === img.naturalWidth && this.paint.height === img.naturalHeight;
+    this.base = img;
+    if (!keep) {
+      this.dropGenerated();  // painted for another image: the wrong size now
+      this.paint = document.createElement("canvas");
+      this.paint.width = img.naturalWidth;
+      this.paint.height = img.naturalHeight;
+      this.undoStack = []; this.redoStack = [];
+    }
+    this.root.hidden = false;
+    this.root.dataset.width = img.naturalWidth;
+    this.root.dataset.height = img.naturalHeight;
+    var label = $(this.root, "[data-base-name]");
+    if (label) label.textContent = (name || "the first image") + " · " + img.naturalWidth + "×" + img.naturalHeight;
+    this.fit();
+    this.updateButtons();
+    if (!keep) this.loadUploadedMask();
+  };
+
+  // An uploaded mask loads into the editor to be refined (transparent = painted).
+  Editor.prototype.loadUploadedMask = function () {
+    var file = this.maskInput && this.maskInput.files && this.maskInput.files[0];
+    if (!file || !this.paint) return;
+    var self = this;
+    var url = URL.createObjectURL(file);
+    var img = new Image();
+    img.onload = function () {
+      URL.revokeObjectURL(url);
+      var w = self.paint.width, h = self.paint.height;
+      var tmp = document.createElement("canvas");
+      tmp.width = w; tmp.height = h;
+      var t = tmp.getContext("2d");
+      t.drawImage(img, 0, 0, w, h);
+      var data = t.getImageData(0, 0, w, h);
+      for (var i = 0; i < data.data.length; i += 4) {
+        var a = 255 - data.data[i + 3];
+        data.data[i] = 255; data.data[i + 1] = 0; data.data[i + 2] = 0; data.data[i + 3] = a;
+      }
+      self.snapshot();
+      self.paint.getContext("2d").putImageData(data, 0, 0);
+      self.generated = file.name === MASK_NAME;
+      self.render();
+      self.say("Loaded the mask " + file.name + " to refine.");
+    };
+    img.onerror = function () { URL.revokeObjectURL(url); };
+    img.src = url;
+  };
+
+  // ---- View: fit, zoom, pan -------------------------------------------------------------
+  Editor.prototype.resizeCanvas = function () {
+    var dpr = window.devicePixelRatio || 1;
+    var w = this.canvas.clientWidth, h = this.canvas.clientHeight;
+    if (this.canvas.width !== Math.round(w * dpr) || this.canvas.height !== Math.round(h * dpr)) {
+      this.canvas.width = Math.round(w * dpr);
+      this.canvas.height = Math.round(h * dpr);
+    }
+  };
+
+  Editor.prototype.fit = function () {
+    if (!this.base) return;
+    this.resizeCanvas();
+    var w = this.canvas.clientWidth, h = this.canvas.clientHeight;
+    this.scale = Math.min(w / this.base.naturalWidth, h / this.base.naturalHeight);
+    this.ox = (w - this.base.naturalWidth * this.scale) / 2;
+    this.oy = (h - this.base.naturalHeight * this.scale) / 2;
+    this.render();
+  };
+
+  Editor.prototype.zoom = function (factor, cx, cy) {
+    if (!this.base) return;
+    if (cx === undefined) { cx = this.canvas.clientWidth / 2; cy = this.canvas.clientHeight / 2; }
+    var next = Math.max(0.05, Math.min(32, this.scale * factor));
+    var k = next / this.scale;
+    this.ox = cx - (cx - this.ox) * k;
+    this.oy = cy - (cy - this.oy) * k;
+    this.scale = next;
+    this.render();
+    this.say("Zoom " + Math.round(this.scale * 100) + "%");
+  };
+
+  Editor.prototype.toImage = function (event) {
+    var rect = this.canvas.getBoundingClientRect();
+    return { x: (event.clientX - rect.left - this.ox) / this.scale, y: (event.clientY - rect.top - this.oy) / this.scale };
+  };
+
+  // ---- Drawing --------------------------------------------------------------------------
+  Editor.prototype.render = function () {
+    if (!this.base) return;
+    this.resizeCanvas();
+    var dpr = window.devicePixelRatio || 1;
+    var ctx = this.ctx;
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
+    ctx.clearRect(0, 0, this.canvas.width, this.canvas.height);
+    ctx.setTransform(dpr * this.scale, 0, 0, dpr * this.scale, dpr * this.ox, dpr * this.oy);
+    ctx.imageSmoothingEnabled = this.scale < 1;
+    ctx.drawImage(this.base, 0, 0);
+    if (this.overlay && this.paint) {
+      ctx.globalAlpha = 0.55;
+      ctx.drawImage(this.paint, 0, 0);
+      ctx.globalAlpha = 1;
+    }
+    if (this.drag && this.drag.rect) {
+      var r = this.drag.rect;
+      ctx.lineWidth = 2 / this.scale;
+      ctx.setLineDash([6 / this.scale, 4 / this.scale]);
+      ctx.strokeStyle = "#ffffff";
+      ctx.strokeRect(r.x, r.y, r.w, r.h);
+      ctx.setLineDash([]);
+    }
+  };
+
+  Editor.prototype.snapshot = function () {
+    var c = this.paint.getContext("2d");
+    this.undoStack.push(c.getImageData(0, 0, this.paint.width, this.paint.height));
+    if (this.undoStack.length > MAX_UNDO) this.undoStack.shift();
+    this.redoStack = [];
+    this.updateButtons();
+  };
+
+  Editor.prototype.restore = function (from, to) {
+    if (!this.paint || !from.length) return;
+    var c = this.paint.getContext("2d");
+    to.push(c.getImageData(0, 0, this.paint.width, this.paint.height));
+    c.putImageData(from.pop(), 0, 0);
+    this.changed();
+  };
+
+  Editor.prototype.stamp = function (x, y) {
+    var c = this.paint.getContext("2d");
+    var r = this.size / 2;
+    c.globalCompositeOperation = this.tool === "eraser" ? "destination-out" : "source-over";
+    if (this.hardness >= 0.99) {
+      c.fillStyle = "rgb(255 0 0)";
+    } else {
+      var g = c.createRadialGradient(x, y, 0, x, y, r);
+      g.addColorStop(0, "rgb(255 0 0 / 1)");
+      g.addColorStop(Math.max(0, this.hardness), "rgb(255 0 0 / 1)");
+      g.addColorStop(1, "rgb(255 0 0 / 0)");
+      c.fillStyle = g;
+    }
+    c.beginPath();
+    c.arc(x, y, r, 0, Math.PI * 2);
+    c.fill();
+    c.globalCompositeOperation = "source-over";
+  };
+
+  Editor.prototype.strokeTo = function (p) {
+    var last = this.drag.last;
+    var dx = p.x - last.x, dy = p.y - last.y;
+    var dist = Math.sqrt(dx * dx + dy * dy);
+    var step = Math.max(1, this.size / 6);
+    for (var d = step; d <= dist; d += step) this.stamp(last.x + dx * d / dist, last.y + dy * d / dist);
+    if (dist >= step) this.drag.last = p;
+  };
+
+  Editor.prototype.fillRect = function (r) {
+    var c = this.paint.getContext("2d");
+    c.fillStyle = "rgb(255 0 0)";
+    c.fillRect(Math.round(r.x), Math.round(r.y), Math.round(r.w), Math.round(r.h));
+  };
+
+  Editor.prototype.invert = function () {
+    if (!this.paint) return;
+    this.snapshot();
+    var w = this.paint.width, h = this.paint.height;
+    var tmp = document.createElement("canvas");
+    tmp.width = w; tmp.height = h;
+    var t = tmp.getContext("2d");
+    t.fillStyle = "rgb(255 0 0)";
+    t.fillRect(0, 0, w, h);
+    t.globalCompositeOperation = "destination-out";
+    t.drawImage(this.paint, 0, 0);
+    var c = this.paint.getContext("2d");
+    c.clearRect(0, 0, w, h);
+    c.drawImage(tmp, 0, 0);
+    this.changed();
+    this.say("Mask inverted.");
+  };
+
+  Editor.prototype.clear = function () {
+    if (!this.paint) return;
+    this.snapshot();
+    this.paint.getContext("2d").clearRect(0, 0, this.paint.width, this.paint.height);
+    this.changed();
+    this.say("Mask cleared.");
+  };
+
+  Editor.prototype.isEmpty = function () {
+    var data = this.paint.getContext("2d").getImageData(0, 0, this.paint.width, this.paint.height).data;
+    for (var i = 3; i < data.length; i += 4) if (data[i]) return false;
+    return true;
+  };
+
+  // ---- The mask sent with the form --------------------------------------------------------
+  Editor.prototype.changed = function () {
+    this.dirty = true;
+    this.root.dataset.mask = "pending";
+    this.render();
+    this.updateButtons();
+    var self = this;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(function () { self.exportMask(); }, 200);
+  };
+
+  Editor.prototype.exportMask = function () {
+    var self = this;
+    clearTimeout(this.timer);
+    if (!this.paint) return Promise.resolve();
+    this.dirty = false;
+    if (this.isEmpty()) {
+      if (this.generated) { this.setMaskFiles(new DataTransfer().files); this.generated = false; }
+      this.root.dataset.mask = "none";
+      return Promise.resolve();
+    }
+    var w = this.paint.width, h = this.paint.height;
+    var out = document.createElement("canvas");
+    out.width = w; out.height = h;
+    var o = out.getContext("2d");
+    o.fillStyle = "#000";
+    o.fillRect(0, 0, w, h);
+    o.globalCompositeOperation = "destination-out";
+    o.drawImage(this.paint, 0, 0);
+    return new Promise(function (resolve) {
+      out.toBlob(function (blob) {
+        if (blob && !self.dirty) {
+          var transfer = new DataTransfer();
+          transfer.items.add(new File([blob], MASK_NAME, { type: "image/png" }));
+          self.setMaskFiles(transfer.files);
+          self.generated = true;
+          self.root.dataset.mask = "set";
+        }
+        resolve();
+      }, "image/png");
+    });
+  };
+
+  // The editor shows the painted mask itself: the upload preview is emptied rather than
+  // refreshed, so nothing above the canvas moves while painting.
+  Editor.prototype.setMaskFiles = function (files) {
+    if (!this.maskInput) return;
+    this.maskInput.files = files;
+    var list = this.maskInput.dataset.preview && document.getElementById(this.maskInput.dataset.preview);
+    if (list) {
+      list.querySelectorAll("img").forEach(function (img) { URL.revokeObjectURL(img.src); });
+      list.textContent = "";
+      list.hidden = true;
+    }
+  };
+
+  Editor.prototype.dropGenerated = function () {
+    if (!this.generated) return;
+    this.setMaskFiles(new DataTransfer().files);
+    this.generated = false;
+    delete this.root.dataset.mask;
+  };
+
+  // ---- Inputs: drop and paste ---------------------------------------------------------
+  Editor.prototype.addImages = function (files) {
+    var images = Array.prototype.filter.call(files, function (file) { return /^image\//.test(file.type); });
+    if (!images.length || !this.imageInput) return false;
+    var transfer = new DataTransfer();
+    var all = Array.prototype.slice.call(this.imageInput.files || []).concat(images);
+    all.slice(0, MAX_INPUTS).forEach(function (file) { transfer.items.add(file); });
+    this.imageInput.files = transfer.files;
+    this.imageInput.dispatchEvent(new Event("change", { bubbles: true }));
+    var added = Math.min(images.length, MAX_INPUTS - (all.length - images.length));
+    var text = added > 0 ? "Added " + added + " image" + (added === 1 ? "" : "s") + " (" + transfer.files.length + " of " + MAX_INPUTS + ")."
+                         : "Already " + MAX_INPUTS + " images: that is the most an edit takes.";
+    if (added < images.length && added > 0) text += " At most " + MAX_INPUTS + " images: the rest were left out.";
+    this.say(text);
+    var announcer = document.getElementById("announcer");
+    if (announcer) announcer.textContent = text;
+    return true;
+  };
+
+  // ---- Tools and controls -----------------------------------------------------------------
+  Editor.prototype.setTool = function (tool) {
+    this.tool = tool;
+    this.root.querySelectorAll("[data-tool]").forEach(function (button) {
+      button.setAttribute("aria-pressed", String(button.dataset.tool === tool));
+    });
+    this.canvas.dataset.tool = tool;
+  };
+
+  Editor.prototype.setSize = function (size) {
+    this.size = Math.max(1, Math.min(512, Math.round(size)));
+    var input = $(this.root, "[data-setting=size]");
+    if (input) input.value = this.size;
+    var out = $(this.root, "[data-size-value]");
+    if (out) out.textContent = this.size + " px";
+  };
+
+  Editor.prototype.updateButtons = function () {
+    var undo = $(this.root, "[data-action=undo]"), redo = $(this.root, "[data-action=redo]");
+    if (undo) undo.disabled = !this.undoStack.length;
+    if (redo) redo.disabled = !this.redoStack.length;
+  };
+
+  Editor.prototype.action = function (name) {
+    switch (name) {
+      case "undo": this.restore(this.undoStack, this.redoStack); this.say("Undone."); break;
+      case "redo": this.restore(this.redoStack, this.undoStack); this.say("Redone."); break;
+      case "invert": this.invert(); break;
+      case "clear": this.clear(); break;
+      case "zoom-in": this.zoom(1.25); break;
+      case "zoom-out": this.zoom(0.8); break;
+      case "fit": this.fit(); this.say("Fitted to view."); break;
+    }
+  };
+
+  Editor.prototype.key = function (event) {
+    var k = event.key;
+    var mod = event.ctrlKey || event.metaKey;
+    if (mod && (k === "z" || k === "Z")) { this.action(event.shiftKey ? "redo" : "undo"); return true; }
+    if (mod && (k === "y" || k === "Y")) { this.action("redo"); return true; }
+    if (mod || event.altKey) return false;
+    var tools = { b: "brush", e: "eraser", r: "rect", h: "pan" };
+    var lower = k.toLowerCase();
+    if (tools[lower]) { this.setTool(tools[lower]); return true; }
+    if (lower === "i") { this.action("invert"); return true; }
+    if (lower === "x") { this.action("clear"); return true; }
+    if (lower === "m") { this.setOverlay(!this.overlay); return true; }
+    if (k === "+" || k === "=") { this.action("zoom-in"); return true; }
+    if (k === "-" || k === "_") { this.action("zoom-out"); return true; }
+    if (k === "0") { this.action("fit"); return true; }
+    if (k === "[") { this.setSize(this.size / 1.25); return true; }
+    if (k === "]") { this.setSize(this.size * 1.25); return true; }
+    return false;
+  };
+
+  Editor.prototype.setOverlay = function (on) {
+    this.overlay = on;
+    var box = $(this.root, "[data-setting=overlay]");
+    if (box) box.checked = on;
+    this.render();
+  };
+
+  Editor.prototype.bind = function () {
+    var self = this, canvas = this.canvas;
+    this.setTool("brush");
+    this.setSize(Number(($(this.root, "[data-setting=size]") || {}).value) || this.size);
+
+    this.root.addEventListener("click", function (event) {
+      var button = event.target.closest("button");
+      if (!button || !self.root.contains(button)) return;
+      if (button.dataset.tool) self.setTool(button.dataset.tool);
+      if (button.dataset.action) self.action(button.dataset.action);
+    });
+    this.root.addEventListener("input", function (event) {
+      var setting = event.target.dataset.setting;
+      if (setting === "size") self.setSize(Number(event.target.value));
+      if (setting === "hardness") self.hardness = Number(event.target.value) / 100;
+      if (setting === "overlay") self.setOverlay(event.target.checked);
+    });
+    this.root.addEventListener("keydown", function (event) {
+      if (event.target.matches("input[type=range]") && /^(Arrow|Home|End|Page)/.test(event.key)) return;
+      if (self.key(event)) { event.preventDefault(); event.stopPropagation(); }
+    });
+
+    canvas.addEventListener("pointerdown", function (event) {
+      if (!self.base || self.drag || (event.pointerType === "mouse" && event.button !== 0 && event.button !== 1)) return;
+      event.preventDefault();
+      canvas.focus({ preventScroll: true });
+      canvas.setPointerCapture(event.pointerId);
+      var p = self.toImage(event);
+      var pan = self.tool === "pan" || event.button === 1 || self.spaceDown;
+      self.drag = { id: event.pointerId, start: p, last: p, pan: pan, x: event.clientX, y: event.clientY };
+      if (pan) return;
+      self.snapshot();
+      if (self.tool === "brush" || self.tool === "eraser") { self.stamp(p.x, p.y); self.render(); }
+    });
+    canvas.addEventListener("pointermove", function (event) {
+      var drag = self.drag;
+      if (!drag || drag.id !== event.pointerId) return;
+      if (drag.pan) {
+        self.ox += event.clientX - drag.x; self.oy += event.clientY - drag.y;
+        drag.x = event.clientX; drag.y = event.clientY;
+        self.render();
+        return;
+      }
+      var p = self.toImage(event);
+      if (self.tool === "rect") {
+        drag.rect = { x: Math.min(drag.start.x, p.x), y: Math.min(drag.start.y, p.y),
+                      w: Math.abs(p.x - drag.start.x), h: Math.abs(p.y - drag.start.y) };
+      } else {
+        self.strokeTo(p);
+      }
+      self.render();
+    });
+    function end(event) {
+      var drag = self.drag;
+      if (!drag || drag.id !== event.pointerId) return;
+      if (!drag.pan && self.tool === "rect" && drag.rect && drag.rect.w >= 1 && drag.rect.h >= 1) self.fillRect(drag.rect);
+      else if (!drag.pan && self.tool !== "rect") {
+        var p = self.toImage(event);
+        self.strokeTo(p);
+        if (drag.last.x !== p.x || drag.last.y !== p.y) self.stamp(p.x, p.y);
+      }
+      self.drag = null;
+      if (drag.pan) return;
+      self.changed();
+    }
+    canvas.addEventListener("pointerup", end);
+    canvas.addEventListener("pointercancel", end);
+    canvas.addEventListener("wheel", function (event) {
+      if (!self.base) return;
+      event.preventDefault();
+      var rect = canvas.getBoundingClientRect();
+      self.zoom(event.deltaY < 0 ? 1.1 : 1 / 1.1, event.clientX - rect.left, event.clientY - rect.top);
+    }, { passive: false });
+    canvas.addEventListener("keydown", function (event) { if (event.key === " ") { self.spaceDown = true; event.preventDefault(); } });
+    canvas.addEventListener("keyup", function (event) { if (event.key === " ") self.spaceDown = false; });
+
+    this.form.addEventListener("change", function (event) {
+      if (event.target === self.imageInput) self.refreshBase();
+      if (event.target === self.maskInput) {
+        self.generated = false;
+        if (self.maskInput.files.length) self.loadUploadedMask();
+      }
+    });
+
+    // Drag and drop onto the form.
+    function hasFiles(event) {
+      return event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types || [], "Files") !== -1;
+    }
+    ["dragenter", "dragover"].forEach(function (type) {
+      self.form.addEventListener(type, function (event) {
+        if (!hasFiles(event)) return;
+        event.preventDefault();
+        event.dataTransfer.dropEffect = "copy";
+        self.form.classList.add("is-dropping");
+      });
+    });
+    this.form.addEventListener("dragleave", function (event) {
+      if (!self.form.contains(event.relatedTarget)) self.form.classList.remove("is-dropping");
+    });
+    this.form.addEventListener("drop", function (event) {
+      self.form.classList.remove("is-dropping");
+      if (!hasFiles(event)) return;
+      event.preventDefault();
+      self.addImages(event.dataTransfer.files);
+    });
+  };
+
+  // ---- Wiring ---------------------------------------------------------------------------------
+  var editor = null;
+
+  function init() {
+    var form = document.getElementById("edit-form");
+    if (!form || !$(form, "[data-mask-editor]")) { editor = null; return; }
+    if (editor && editor.form === form) return;
+    editor = new Editor(form);
+    form.dataset.maskEditor = "ready";
+  }
+
+  document.addEventListener("DOMContentLoaded", init);
+  // After an htmx swap the form is new; studio.js puts the chosen files back first.
+  document.addEventListener("htmx:load", function () { setTimeout(init, 0); });
+  window.addEventListener("resize", function () { if (editor && editor.base) editor.fit(); });
+
+  // Paste images while the edit tab is shown (text pastes are left alone).
+  document.addEventListener("paste", function (event) {
+    if (!editor || !event.clipboardData) return;
+    var panel = editor.form.closest("[role=tabpanel]");
+    if (panel && panel.hidden) return;
+    var files = event.clipboardData.files;
+    if (!files || !files.length) return;
+    if (editor.addImages(files)) event.preventDefault();
+  });
+
+  // Make sure the painted mask is in the file input before htmx reads the form.
+  document.addEventListener("submit", function (event) {
+    if (!editor || event.target !== editor.form || !editor.dirty) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    editor.exportMask().then(function () { editor.form.requestSubmit(); });
+  }, true);
+})();
