@@ -1,4 +1,5 @@
-# Studio: the web app (default command) or the task worker (`python manage.py worker`).
+# Studio: the web app (default command) or the task worker (`python manage.py worker`, which
+# also purges the 30-day trash hourly).
 # Both need the same DATABASE_URL, MEDIA_ROOT volume and configuration; see README.
 FROM python:3.11-slim-bookworm
 
@@ -15,16 +16,18 @@ WORKDIR /app
 
 # Dependencies first, so code changes do not reinstall them.
 COPY pyproject.toml ./
-RUN mkdir -p studio gallery imageapi \
-    && touch studio/__init__.py gallery/__init__.py imageapi/__init__.py \
+RUN mkdir -p studio gallery imageapi teams audit \
+    && touch studio/__init__.py gallery/__init__.py imageapi/__init__.py teams/__init__.py audit/__init__.py \
     && pip install . \
     && pip uninstall -y studio \
-    && rm -rf studio gallery imageapi build *.egg-info
+    && rm -rf studio gallery imageapi teams audit build *.egg-info
 
 COPY manage.py ./
 COPY studio ./studio
 COPY gallery ./gallery
 COPY imageapi ./imageapi
+COPY teams ./teams
+COPY audit ./audit
 COPY templates ./templates
 COPY static ./static
 
