@@ -234,19 +234,25 @@
   Editor.prototype.invert = function () {
     if (!this.paint) return;
     this.snapshot();
-    var w = this.paint.width, h = this.paint.height;
-    var tmp = document.createElement("canvas");
-    tmp.width = w; tmp.height = h;
-    var t = tmp.getContext("2d");
-    t.fillStyle = "rgb(255 0 0)";
-    t.fillRect(0, 0, w, h);
-    t.globalCompositeOperation = "destination-out";
-    t.drawImage(this.paint, 0, 0);
+    var tmp = this.inverseCanvas("rgb(255 0 0)");
     var c = this.paint.getContext("2d");
-    c.clearRect(0, 0, w, h);
+    c.clearRect(0, 0, this.paint.width, this.paint.height);
     c.drawImage(tmp, 0, 0);
     this.changed();
     this.say("Mask inverted.");
+  };
+
+  // A canvas the size of the mask, filled with ``fill`` except where paint lies (there it is transparent).
+  Editor.prototype.inverseCanvas = function (fill) {
+    var w = this.paint.width, h = this.paint.height;
+    var canvas = document.createElement("canvas");
+    canvas.width = w; canvas.height = h;
+    var context = canvas.getContext("2d");
+    context.fillStyle = fill;
+    context.fillRect(0, 0, w, h);
+    context.globalCompositeOperation = "destination-out";
+    context.drawImage(this.paint, 0, 0);
+    return canvas;
   };
 
   Editor.prototype.clear = function () {
@@ -284,14 +290,7 @@
       this.root.dataset.mask = "none";
       return Promise.resolve();
     }
-    var w = this.paint.width, h = this.paint.height;
-    var out = document.createElement("canvas");
-    out.width = w; out.height = h;
-    var o = out.getContext("2d");
-    o.fillStyle = "#000";
-    o.fillRect(0, 0, w, h);
-    o.globalCompositeOperation = "destination-out";
-    o.drawImage(this.paint, 0, 0);
+    var out = this.inverseCanvas("#000");  // opaque everywhere but the painted area
     return new Promise(function (resolve) {
       out.toBlob(function (blob) {
         if (blob && !self.dirty) {
