@@ -7,6 +7,7 @@ urlpatterns = [
     path("", views.index, name="index"),
     path("count/", views.count, name="count"),
     path("compare/", views.compare, name="compare"),
+    path("pick/", views.pick, name="pick"),
     path("<int:pk>/", views.detail, name="detail"),
     path("<int:pk>/original/", views.original, name="original"),
     path("<int:pk>/thumbnail/", views.thumbnail, name="thumbnail"),

@@ -80,6 +80,26 @@ def index(request: HttpRequest) -> HttpResponse:
     return response
 
 
+PICK_PAGE_SIZE = 24
+
+
+@require_GET
+def pick(request: HttpRequest) -> HttpResponse:
+    """Gallery images to use as inputs of an edit, newest first, searchable. The edit form's
+    "Pick from gallery" dialog shows this page's results; without scripting it is a page of its
+    own whose images each open the edit form."""
+    filters = {name: value for name, value in _filter_form(request).filters().items() if name == "q"}
+    cursor = request.GET.get("after")
+    page = gallery_page(user=request.user, filters=filters, cursor=cursor, page_size=PICK_PAGE_SIZE)
+    context = {"page": page, "query": filters.get("q", "")}
+    template = "gallery/pick.html"
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
+        template += "#tiles" if cursor else "#results"
+    response = render(request, template, context)
+    patch_vary_headers(response, ["HX-Request"])
+    return response
+
+
 @require_GET
 def count(request: HttpRequest) -> HttpResponse:
     """The size of a gallery view, fetched by the grid after it is shown: counting a sparse

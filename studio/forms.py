@@ -3,10 +3,13 @@ turn browser input into API parameters and put each error next to its field."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
 from django.core.files.uploadedfile import UploadedFile
+from django.urls import reverse
 
 from gallery.models import InputImage
 from gallery.permissions import visible_images, visible_input_images
@@ -19,6 +22,7 @@ from .services import Upload
 CUSTOM_SIZE = "custom"
 SIZE_CHOICES = [*rules.SIZE_PRESETS, (CUSTOM_SIZE, "Custom…")]
 PRESET_SIZES = {value for value, _ in rules.SIZE_PRESETS}
+INPUT_TOKEN = re.compile(r"(gallery|stored|upload):(\d{1,12})")
 
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -159,8 +163,39 @@ class GenerateForm(ImageOptionsForm):
         return {**super()._api_request(cleaned, size), "moderation": cleaned.get("moderation") or "auto"}
 
 
+@dataclass(frozen=True)
+class InputItem:
+    """One input of an edit as the form lists it: a gallery image, an input kept from an earlier
+    edit, or (``file_index`` set) the k-th file of the upload field, which only the browser holds."""
+
+    token: str
+    name: str = ""
+    thumbnail_url: str = ""
+    full_url: str = ""
+    file_index: int | None = None
+
+
+class InputTokensField(forms.Field):
+    """The edit's inputs in the order the user arranged them, one hidden value each:
+    ``gallery:<image>``, ``stored:<input image>`` or ``upload:<k>`` (the k-th uploaded file).
+    Values of another shape are dropped, as are repeats."""
+
+    widget = forms.MultipleHiddenInput
+
+    def to_python(self, value: Any) -> list[tuple[str, int]]:
+        values = value if isinstance(value, list | tuple) else ([value] if value else [])
+        tokens: list[tuple[str, int]] = []
+        for text in values:
+            match = INPUT_TOKEN.fullmatch(str(text).strip())
+            if match and (token := (match[1], int(match[2]))) not in tokens:
+                tokens.append(token)
+        return tokens[: rules.EDIT_IMAGES_MAX * 2]  # room for every kind, and no more
+
+
 class EditForm(ImageOptionsForm):
     endpoint = "edits"
+    max_inputs = rules.EDIT_IMAGES_MAX
+    blank_input_item = InputItem(token="")  # the markup the browser copies for a file it adds
 
     image = MultipleImageField(
         required=False, label="Input images",
@@ -173,44 +208,72 @@ class EditForm(ImageOptionsForm):
                   "transparent pixels mark where to edit.",
         widget=forms.ClearableFileInput(attrs={"accept": "image/png"}),
     )
-    # Images already in the studio: gallery images ("Edit this"), and the stored inputs and
-    # mask of an earlier edit (fix and resubmit without uploading again).
-    source_image = forms.TypedMultipleChoiceField(coerce=int, required=False, widget=forms.MultipleHiddenInput)
-    input_image = forms.TypedMultipleChoiceField(coerce=int, required=False, widget=forms.MultipleHiddenInput)
+    # Gallery images ("Edit", "Continue from here", "Pick from gallery"), the kept inputs of an
+    # earlier edit (fix and resubmit without uploading again) and uploads, in the user's order.
+    inputs = InputTokensField(required=False)
+    # The kept mask of an earlier edit.
     mask_image = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["size"].initial = "auto"
-        self.source_images = list(visible_images(user).filter(pk__in=self._ids("source_image")))
-        self.stored_inputs = list(visible_input_images(user).filter(
-            pk__in=self._ids("input_image"), role=InputImage.Role.IMAGE))
+        self.tokens = self._tokens()
+        self.gallery_images = {image.pk: image for image in visible_images(user).filter(
+            pk__in=[pk for kind, pk in self.tokens if kind == "gallery"])}
+        self.stored_inputs = {item.pk: item for item in visible_input_images(user).filter(
+            pk__in=[pk for kind, pk in self.tokens if kind == "stored"], role=InputImage.Role.IMAGE)}
         self.stored_masks = list(visible_input_images(user).filter(
-            pk__in=self._ids("mask_image"), role=InputImage.Role.MASK))
-        self.fields["source_image"].choices = [(item.pk, str(item.pk)) for item in self.source_images]
-        self.fields["input_image"].choices = [(item.pk, str(item.pk)) for item in self.stored_inputs]
+            pk__in=self._mask_ids(), role=InputImage.Role.MASK))
         self.fields["mask_image"].choices = [("", ""), *((item.pk, str(item.pk)) for item in self.stored_masks)]
         self.uploads: list[Upload] = []
         self.mask_upload: Upload | None = None
 
-    def _ids(self, name: str) -> list[int]:
-        values = self.data.getlist(name) if self.is_bound else self.initial.get(name) or []
-        values = values if isinstance(values, list | tuple) else [values]
-        return [int(value) for value in values if str(value).isdigit()]
+    def _tokens(self) -> list[tuple[str, int]]:
+        raw = self.data.getlist("inputs") if self.is_bound else self.initial.get("inputs") or []
+        return self.fields["inputs"].to_python(raw)
+
+    def _mask_ids(self) -> list[int]:
+        value = self.data.get("mask_image") if self.is_bound else self.initial.get("mask_image")
+        return [int(value)] if str(value or "").isdigit() else []
+
+    @property
+    def unavailable_inputs(self) -> int:
+        """Listed inputs the user may no longer use (moved to the trash, or no longer shared)."""
+        known = {"gallery": self.gallery_images, "stored": self.stored_inputs}
+        return sum(1 for kind, pk in self.tokens if kind in known and pk not in known[kind])
+
+    @property
+    def input_items(self) -> list[InputItem]:
+        """The inputs to show, in order; uploads appear as places the browser fills with its files."""
+        items = []
+        for kind, pk in self.tokens:
+            if kind == "gallery" and (image := self.gallery_images.get(pk)):
+                items.append(InputItem(
+                    token=f"gallery:{pk}", name=image.prompt[:80] or image.download_name,
+                    thumbnail_url=reverse("gallery:thumbnail", args=[pk]),
+                    full_url=reverse("gallery:original", args=[pk])))
+            elif kind == "stored" and (stored := self.stored_inputs.get(pk)):
+                url = reverse("gallery:input_file", args=[pk])
+                items.append(InputItem(token=f"stored:{pk}", name=stored.original_name or f"Input {pk}",
+                                       thumbnail_url=url, full_url=url))
+            elif kind == "upload" and self.is_bound:
+                items.append(InputItem(token=f"upload:{pk}", file_index=pk))
+        return items
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
-        stored = {item.pk: item for item in self.stored_inputs}
-        sources = {item.pk: item for item in self.source_images}
-        uploads = [_read_stored(stored[pk]) for pk in cleaned.get("input_image") or [] if pk in stored]
-        uploads += [_read_source(sources[pk]) for pk in cleaned.get("source_image") or [] if pk in sources]
+        files: list[Upload] = []
         for uploaded in cleaned.get("image") or []:
             upload = _read_uploaded_file(uploaded)
             if isinstance(upload, str):
                 self.add_error("image", upload)
                 return cleaned
-            uploads.append(upload)
+            files.append(upload)
+        if missing := self.unavailable_inputs:
+            self.add_error("image", f"{missing} of the chosen images {'is' if missing == 1 else 'are'} no longer "
+                                    "available to you (moved to the trash or no longer shared) and left out.")
+        uploads = self._ordered_uploads(files)
         mask = next((_read_stored(item) for item in self.stored_masks
                      if item.pk == cleaned.get("mask_image")), None)
         if cleaned.get("mask"):
@@ -222,6 +285,20 @@ class EditForm(ImageOptionsForm):
             self.add_error(error.param, error.message)
         self.uploads, self.mask_upload = uploads, mask
         return cleaned
+
+    def _ordered_uploads(self, files: list[Upload]) -> list[Upload]:
+        """Every input in the order listed; files the list does not name follow, as chosen."""
+        ordered: list[Upload] = []
+        placed: set[int] = set()
+        for kind, pk in self.tokens:
+            if kind == "gallery" and (image := self.gallery_images.get(pk)):
+                ordered.append(_read_source(image))
+            elif kind == "stored" and (stored := self.stored_inputs.get(pk)):
+                ordered.append(_read_stored(stored))
+            elif kind == "upload" and pk < len(files):
+                ordered.append(files[pk])
+                placed.add(pk)
+        return ordered + [upload for index, upload in enumerate(files) if index not in placed]
 
 
 def _read_uploaded_file(uploaded: UploadedFile) -> Upload | str:

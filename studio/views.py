@@ -69,7 +69,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return _page(request, generate_form=_generate_form(request, initial=initial))
     if image_id := request.GET.get("edit", "").strip():
         image = get_visible_image(request.user, _pk(image_id))
-        initial = {**EditForm.initial_from_request(image.request), "size": "auto", "source_image": [image.pk]}
+        initial = {**EditForm.initial_from_request(image.request), "size": "auto", "inputs": [f"gallery:{image.pk}"]}
         return _page(request, edit_form=_edit_form(request, initial=initial), mode="edit")
     if job_id := request.GET.get("job", "").strip():
         return _page_for_resubmit(request, get_visible_job(request.user, _pk(job_id)))
@@ -86,7 +86,7 @@ def _page_for_resubmit(request: HttpRequest, job: Job) -> HttpResponse:
     """The job's settings in the form, with the API's complaint next to the field it named."""
     values = {**GenerateForm.initial_from_request(job.request), "space": job.space_id}
     if job.kind == Job.Kind.EDIT:
-        values["input_image"] = [link.input_image_id for link in job.job_inputs.all()]
+        values["inputs"] = [f"stored:{link.input_image_id}" for link in job.job_inputs.all()]
         values["mask_image"] = job.mask_id
     data = QueryDict(mutable=True)
     for name, value in values.items():

@@ -5,18 +5,37 @@
 (function () {
   "use strict";
 
-  var MAX_INPUTS = 16;
   var MAX_UNDO = 20;
   var MASK_NAME = "mask.png";
+  var PAINT = "rgb(255 0 0)";
+  // A second finger this soon after the first means a pinch: the stroke the first began is taken back.
+  var PINCH_GRACE_MS = 300;
+  var LASSO_STEP_PX = 2;  // screen pixels between the lasso's recorded points
 
   function $(root, selector) { return root.querySelector(selector); }
+
+  function distance(a, b) { var dx = a.x - b.x, dy = a.y - b.y; return Math.sqrt(dx * dx + dy * dy); }
+  function midpoint(a, b) { return { x: (a.x + b.x) / 2, y: (a.y + b.y) / 2 }; }
+
+  function tracePolygon(context, points) {
+    context.moveTo(points[0].x, points[0].y);
+    for (var i = 1; i < points.length; i++) context.lineTo(points[i].x, points[i].y);
+    context.closePath();
+  }
+
+  function polygonArea(points) {  // the shoelace formula
+    var twice = 0;
+    for (var i = 0, j = points.length - 1; i < points.length; j = i++) {
+      twice += (points[j].x + points[i].x) * (points[j].y - points[i].y);
+    }
+    return Math.abs(twice) / 2;
+  }
 
   function Editor(form) {
     this.form = form;
     this.root = $(form, "[data-mask-editor]");
     this.canvas = $(this.root, "canvas");
     this.ctx = this.canvas.getContext("2d");
-    this.imageInput = form.querySelector("input[type=file][name=image]");
     this.maskInput = form.querySelector("input[type=file][name=mask]");
     this.status = $(this.root, "[data-status]");
     this.tool = "brush";
@@ -28,7 +47,8 @@
     this.undoStack = [];
     this.redoStack = [];
     this.scale = 1; this.ox = 0; this.oy = 0;
-    this.drag = null;
+    this.drag = null;          // the pointer drawing or panning now
+    this.pinch = null;         // two fingers zooming and panning: { a, b, spread, mid } in client pixels
     this.dirty = false;        // painted since the last export
     this.generated = false;    // the mask input holds our own mask.png
     this.baseKey = null;
@@ -39,11 +59,14 @@
   Editor.prototype.say = function (text) { if (this.status) this.status.textContent = text; };
 
   // ---- The image the mask applies to --------------------------------------------------
+  // The first of the inputs (static/js/edit-inputs.js keeps the list, and each file on its item).
   Editor.prototype.baseSource = function () {
-    var stored = this.form.querySelector(".chosen-inputs img[data-full]");
-    if (stored) return { key: "url:" + stored.dataset.full, url: stored.dataset.full, name: stored.alt };
-    var file = this.imageInput && this.imageInput.files && this.imageInput.files[0];
+    var first = this.form.querySelector("[data-input-list] > .input-item");
+    if (!first) return null;
+    var file = first.inputFile, nameElement = first.querySelector("[data-input-name]");
+    var name = nameElement ? nameElement.textContent : "";
     if (file) return { key: "file:" + file.name + ":" + file.size + ":" + file.lastModified, file: file, name: file.name };
+    if (first.dataset.full) return { key: "url:" + first.dataset.full, url: first.dataset.full, name: name };
     return null;
   };
 
@@ -171,12 +194,15 @@
       ctx.drawImage(this.paint, 0, 0);
       ctx.globalAlpha = 1;
     }
-    if (this.drag && this.drag.rect) {
-      var r = this.drag.rect;
+    var drag = this.drag;
+    if (drag && (drag.rect || drag.points)) {  // the shape that is filled on release
       ctx.lineWidth = 2 / this.scale;
       ctx.setLineDash([6 / this.scale, 4 / this.scale]);
       ctx.strokeStyle = "#ffffff";
-      ctx.strokeRect(r.x, r.y, r.w, r.h);
+      ctx.beginPath();
+      if (drag.rect) ctx.rect(drag.rect.x, drag.rect.y, drag.rect.w, drag.rect.h);
+      else tracePolygon(ctx, drag.points);
+      ctx.stroke();
       ctx.setLineDash([]);
     }
   };
@@ -202,7 +228,7 @@
     var r = this.size / 2;
     c.globalCompositeOperation = this.tool === "eraser" ? "destination-out" : "source-over";
     if (this.hardness >= 0.99) {
-      c.fillStyle = "rgb(255 0 0)";
+      c.fillStyle = PAINT;
     } else {
       var g = c.createRadialGradient(x, y, 0, x, y, r);
       g.addColorStop(0, "rgb(255 0 0 / 1)");
@@ -225,16 +251,33 @@
     if (dist >= step) this.drag.last = p;
   };
 
-  Editor.prototype.fillRect = function (r) {
+  // Paints a shape, after a snapshot for undo; ``trace`` adds the shape's path to the context.
+  Editor.prototype.fillShape = function (trace) {
+    this.snapshot();
     var c = this.paint.getContext("2d");
-    c.fillStyle = "rgb(255 0 0)";
-    c.fillRect(Math.round(r.x), Math.round(r.y), Math.round(r.w), Math.round(r.h));
+    c.fillStyle = PAINT;
+    c.beginPath();
+    trace(c);
+    c.fill();
+  };
+
+  // Both return whether they painted: a shape of no area leaves the mask (and the undo history) alone.
+  Editor.prototype.fillRect = function (r) {
+    if (!r || r.w < 1 || r.h < 1) return false;
+    this.fillShape(function (c) { c.rect(Math.round(r.x), Math.round(r.y), Math.round(r.w), Math.round(r.h)); });
+    return true;
+  };
+
+  Editor.prototype.fillPolygon = function (points) {
+    if (points.length < 3 || polygonArea(points) < 1) return false;
+    this.fillShape(function (c) { tracePolygon(c, points); });
+    return true;
   };
 
   Editor.prototype.invert = function () {
     if (!this.paint) return;
     this.snapshot();
-    var tmp = this.inverseCanvas("rgb(255 0 0)");
+    var tmp = this.inverseCanvas(PAINT);
     var c = this.paint.getContext("2d");
     c.clearRect(0, 0, this.paint.width, this.paint.height);
     c.drawImage(tmp, 0, 0);
@@ -267,6 +310,111 @@
     var data = this.paint.getContext("2d").getImageData(0, 0, this.paint.width, this.paint.height).data;
     for (var i = 3; i < data.length; i += 4) if (data[i]) return false;
     return true;
+  };
+
+  // ---- Pointers: strokes, shapes, panning and the two-finger pinch -------------------------
+  // A drag's kind: "stroke" (brush or eraser, painting from the first touch), "rect" or "lasso"
+  // (filled on release), "pan", or "idle" (a finger left down after a pinch: it does nothing).
+  Editor.prototype.beginDrag = function (event) {
+    var p = this.toImage(event);
+    var pan = this.tool === "pan" || event.button === 1 || this.spaceDown;
+    var kind = pan ? "pan" : (this.tool === "rect" || this.tool === "lasso") ? this.tool : "stroke";
+    var drag = this.drag = { id: event.pointerId, kind: kind, touch: event.pointerType === "touch",
+                             began: event.timeStamp, start: p, last: p, x: event.clientX, y: event.clientY };
+    if (kind === "lasso") drag.points = [p];
+    if (kind !== "stroke") return;
+    drag.redoBefore = this.redoStack;  // the snapshot clears it: a cancelled stroke gives it back
+    this.snapshot();
+    this.stamp(p.x, p.y);
+    this.render();
+  };
+
+  Editor.prototype.moveDrag = function (event) {
+    var drag = this.drag;
+    var dx = event.clientX - drag.x, dy = event.clientY - drag.y;
+    drag.x = event.clientX; drag.y = event.clientY;  // where a pinch starts if a second finger lands
+    if (drag.kind === "idle") return;
+    if (drag.kind === "pan") { this.ox += dx; this.oy += dy; this.render(); return; }
+    var p = this.toImage(event);
+    if (drag.kind === "rect") {
+      drag.rect = { x: Math.min(drag.start.x, p.x), y: Math.min(drag.start.y, p.y),
+                    w: Math.abs(p.x - drag.start.x), h: Math.abs(p.y - drag.start.y) };
+    } else if (drag.kind === "lasso") {
+      if (distance(p, drag.last) * this.scale < LASSO_STEP_PX) return;
+      drag.points.push(p);
+      drag.last = p;
+    } else {
+      this.strokeTo(p);
+    }
+    this.render();
+  };
+
+  // The drag ends at image point ``p``: the stroke's last stamp, or the shape filled.
+  Editor.prototype.finishDrag = function (p) {
+    var drag = this.drag, painted = false;
+    if (drag.kind === "rect") {
+      painted = this.fillRect(drag.rect);
+    } else if (drag.kind === "lasso") {
+      drag.points.push(p);
+      painted = this.fillPolygon(drag.points);
+    } else if (drag.kind === "stroke") {
+      this.strokeTo(p);
+      if (drag.last.x !== p.x || drag.last.y !== p.y) this.stamp(p.x, p.y);
+      painted = true;
+    }
+    this.drag = null;
+    if (painted) this.changed();
+    else if (drag.kind !== "pan" && drag.kind !== "idle") this.render();  // drop the shape's outline
+  };
+
+  // Takes the drag back as if it never happened: a stroke's pixels and its undo step.
+  Editor.prototype.cancelDrag = function () {
+    var drag = this.drag;
+    this.drag = null;
+    if (drag.kind === "stroke") {
+      this.paint.getContext("2d").putImageData(this.undoStack.pop(), 0, 0);
+      this.redoStack = drag.redoBefore;
+      this.updateButtons();
+    }
+    this.render();
+  };
+
+  // A second finger lands while the first one's touch drag goes on: from now on the two pinch.
+  Editor.prototype.startPinch = function (event) {
+    var first = this.drag;
+    if (first.kind !== "idle") {
+      if (event.timeStamp - first.began < PINCH_GRACE_MS) this.cancelDrag();  // no stray dot
+      else this.finishDrag(this.toImage({ clientX: first.x, clientY: first.y }));  // a real stroke stays
+    }
+    this.drag = null;
+    var a = { id: first.id, x: first.x, y: first.y }, b = { id: event.pointerId, x: event.clientX, y: event.clientY };
+    this.pinch = { a: a, b: b, spread: distance(a, b), mid: midpoint(a, b) };
+  };
+
+  // The view follows the fingers: it pans with their midpoint and zooms by the change in their
+  // spread around it, so the image point between them stays between them.
+  Editor.prototype.movePinch = function (event) {
+    var pinch = this.pinch;
+    var finger = event.pointerId === pinch.a.id ? pinch.a : event.pointerId === pinch.b.id ? pinch.b : null;
+    if (!finger) return;
+    finger.x = event.clientX; finger.y = event.clientY;
+    var spread = distance(pinch.a, pinch.b), mid = midpoint(pinch.a, pinch.b);
+    this.ox += mid.x - pinch.mid.x;
+    this.oy += mid.y - pinch.mid.y;
+    var rect = this.canvas.getBoundingClientRect();
+    this.zoom(pinch.spread > 0 && spread > 0 ? spread / pinch.spread : 1, mid.x - rect.left, mid.y - rect.top);
+    pinch.spread = spread;
+    pinch.mid = mid;
+  };
+
+  // Lifting either finger ends the pinch; the other rests without painting until it lifts too
+  // (or pinches again with a new second finger).
+  Editor.prototype.endPinch = function (event) {
+    var pinch = this.pinch;
+    var rest = event.pointerId === pinch.a.id ? pinch.b : event.pointerId === pinch.b.id ? pinch.a : null;
+    if (!rest) return;
+    this.pinch = null;
+    this.drag = { id: rest.id, kind: "idle", touch: true, x: rest.x, y: rest.y };
   };
 
   // ---- The mask sent with the form --------------------------------------------------------
@@ -325,25 +473,6 @@
     delete this.root.dataset.mask;
   };
 
-  // ---- Inputs: drop and paste ---------------------------------------------------------
-  Editor.prototype.addImages = function (files) {
-    var images = Array.prototype.filter.call(files, function (file) { return /^image\//.test(file.type); });
-    if (!images.length || !this.imageInput) return false;
-    var transfer = new DataTransfer();
-    var all = Array.prototype.slice.call(this.imageInput.files || []).concat(images);
-    all.slice(0, MAX_INPUTS).forEach(function (file) { transfer.items.add(file); });
-    this.imageInput.files = transfer.files;
-    this.imageInput.dispatchEvent(new Event("change", { bubbles: true }));
-    var added = Math.min(images.length, MAX_INPUTS - (all.length - images.length));
-    var text = added > 0 ? "Added " + added + " image" + (added === 1 ? "" : "s") + " (" + transfer.files.length + " of " + MAX_INPUTS + ")."
-                         : "Already " + MAX_INPUTS + " images: that is the most an edit takes.";
-    if (added < images.length && added > 0) text += " At most " + MAX_INPUTS + " images: the rest were left out.";
-    this.say(text);
-    var announcer = document.getElementById("announcer");
-    if (announcer) announcer.textContent = text;
-    return true;
-  };
-
   // ---- Tools and controls -----------------------------------------------------------------
   Editor.prototype.setTool = function (tool) {
     this.tool = tool;
@@ -385,7 +514,7 @@
     if (mod && (k === "z" || k === "Z")) { this.action(event.shiftKey ? "redo" : "undo"); return true; }
     if (mod && (k === "y" || k === "Y")) { this.action("redo"); return true; }
     if (mod || event.altKey) return false;
-    var tools = { b: "brush", e: "eraser", r: "rect", h: "pan" };
+    var tools = { b: "brush", e: "eraser", r: "rect", l: "lasso", h: "pan" };
     var lower = k.toLowerCase();
     if (tools[lower]) { this.setTool(tools[lower]); return true; }
     if (lower === "i") { this.action("invert"); return true; }
@@ -429,47 +558,28 @@
     });
 
     canvas.addEventListener("pointerdown", function (event) {
-      if (!self.base || self.drag || (event.pointerType === "mouse" && event.button !== 0 && event.button !== 1)) return;
+      if (!self.base || self.pinch) return;  // a third finger changes nothing
+      var touch = event.pointerType === "touch";
+      if (touch && self.drag && self.drag.touch) {
+        event.preventDefault();
+        canvas.setPointerCapture(event.pointerId);
+        self.startPinch(event);
+        return;
+      }
+      // One pointer at a time: e.g. a palm resting on the screen while a pen draws is ignored.
+      if (self.drag || (event.pointerType === "mouse" && event.button !== 0 && event.button !== 1)) return;
       event.preventDefault();
       canvas.focus({ preventScroll: true });
       canvas.setPointerCapture(event.pointerId);
-      var p = self.toImage(event);
-      var pan = self.tool === "pan" || event.button === 1 || self.spaceDown;
-      self.drag = { id: event.pointerId, start: p, last: p, pan: pan, x: event.clientX, y: event.clientY };
-      if (pan) return;
-      self.snapshot();
-      if (self.tool === "brush" || self.tool === "eraser") { self.stamp(p.x, p.y); self.render(); }
+      self.beginDrag(event);
     });
     canvas.addEventListener("pointermove", function (event) {
-      var drag = self.drag;
-      if (!drag || drag.id !== event.pointerId) return;
-      if (drag.pan) {
-        self.ox += event.clientX - drag.x; self.oy += event.clientY - drag.y;
-        drag.x = event.clientX; drag.y = event.clientY;
-        self.render();
-        return;
-      }
-      var p = self.toImage(event);
-      if (self.tool === "rect") {
-        drag.rect = { x: Math.min(drag.start.x, p.x), y: Math.min(drag.start.y, p.y),
-                      w: Math.abs(p.x - drag.start.x), h: Math.abs(p.y - drag.start.y) };
-      } else {
-        self.strokeTo(p);
-      }
-      self.render();
+      if (self.pinch) self.movePinch(event);
+      else if (self.drag && self.drag.id === event.pointerId) self.moveDrag(event);
     });
     function end(event) {
-      var drag = self.drag;
-      if (!drag || drag.id !== event.pointerId) return;
-      if (!drag.pan && self.tool === "rect" && drag.rect && drag.rect.w >= 1 && drag.rect.h >= 1) self.fillRect(drag.rect);
-      else if (!drag.pan && self.tool !== "rect") {
-        var p = self.toImage(event);
-        self.strokeTo(p);
-        if (drag.last.x !== p.x || drag.last.y !== p.y) self.stamp(p.x, p.y);
-      }
-      self.drag = null;
-      if (drag.pan) return;
-      self.changed();
+      if (self.pinch) self.endPinch(event);
+      else if (self.drag && self.drag.id === event.pointerId) self.finishDrag(self.toImage(event));
     }
     canvas.addEventListener("pointerup", end);
     canvas.addEventListener("pointercancel", end);
@@ -482,34 +592,12 @@
     canvas.addEventListener("keydown", function (event) { if (event.key === " ") { self.spaceDown = true; event.preventDefault(); } });
     canvas.addEventListener("keyup", function (event) { if (event.key === " ") self.spaceDown = false; });
 
+    this.form.addEventListener("inputs-change", function () { self.refreshBase(); });
     this.form.addEventListener("change", function (event) {
-      if (event.target === self.imageInput) self.refreshBase();
       if (event.target === self.maskInput) {
         self.generated = false;
         if (self.maskInput.files.length) self.loadUploadedMask();
       }
-    });
-
-    // Drag and drop onto the form.
-    function hasFiles(event) {
-      return event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types || [], "Files") !== -1;
-    }
-    ["dragenter", "dragover"].forEach(function (type) {
-      self.form.addEventListener(type, function (event) {
-        if (!hasFiles(event)) return;
-        event.preventDefault();
-        event.dataTransfer.dropEffect = "copy";
-        self.form.classList.add("is-dropping");
-      });
-    });
-    this.form.addEventListener("dragleave", function (event) {
-      if (!self.form.contains(event.relatedTarget)) self.form.classList.remove("is-dropping");
-    });
-    this.form.addEventListener("drop", function (event) {
-      self.form.classList.remove("is-dropping");
-      if (!hasFiles(event)) return;
-      event.preventDefault();
-      self.addImages(event.dataTransfer.files);
     });
   };
 
@@ -528,16 +616,6 @@
   // After an htmx swap the form is new; studio.js puts the chosen files back first.
   document.addEventListener("htmx:load", function () { setTimeout(init, 0); });
   window.addEventListener("resize", function () { if (editor && editor.base) editor.fit(); });
-
-  // Paste images while the edit tab is shown (text pastes are left alone).
-  document.addEventListener("paste", function (event) {
-    if (!editor || !event.clipboardData) return;
-    var panel = editor.form.closest("[role=tabpanel]");
-    if (panel && panel.hidden) return;
-    var files = event.clipboardData.files;
-    if (!files || !files.length) return;
-    if (editor.addImages(files)) event.preventDefault();
-  });
 
   // Make sure the painted mask is in the file input before htmx reads the form.
   document.addEventListener("submit", function (event) {

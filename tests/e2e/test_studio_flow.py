@@ -174,7 +174,7 @@ def test_edit_with_an_uploaded_image_and_mask_shows_both_on_the_image_page(
 
     form.get_by_label("Input images").set_input_files(tmp_path / "room.png")
     form.get_by_label("Mask").set_input_files(tmp_path / "window-mask.png")
-    expect(form.get_by_role("img", name="Chosen file 1: room.png")).to_be_visible()  # previews, before sending
+    expect(form.locator("[data-input-list] .input-item", has_text="room.png").locator("img")).to_be_visible()
     expect(form.get_by_role("img", name="Chosen file 1: window-mask.png")).to_be_visible()
     form.get_by_label("Prompt").fill("Put a round window where the mask is")
     form.get_by_label("Quality").select_option("low")

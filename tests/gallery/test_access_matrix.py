@@ -96,8 +96,9 @@ def test_pages_files_and_thumbnails(world, direction):
         for path in (f"/gallery/{image.pk}/", f"/gallery/{image.pk}/original/", f"/gallery/{image.pk}/thumbnail/",
                      f"/gallery/{image.pk}/original/?download=1", f"/?remix={image.pk}", f"/?edit={image.pk}"):
             assert me.client.get(path).status_code == status, (location, path)
-        listed = {i.pk for i in me.client.get("/gallery/").context["page"].images}
-        assert (image.pk in listed) == expected["view"], location
+        for listing in ("/gallery/", "/gallery/pick/"):
+            listed = {i.pk for i in me.client.get(listing).context["page"].images}
+            assert (image.pk in listed) == expected["view"], (location, listing)
 
 
 @pytest.mark.parametrize("direction", ["alice", "bob"])
@@ -105,7 +106,7 @@ def test_lineage_and_inputs_follow_the_image(world, direction):
     for me, location, image, expected in _cases(world, direction):
         before = Job.objects.filter(created_by=me.user, kind=Job.Kind.EDIT).count()
         me.client.post("/edit/", {"prompt": "use it", "size": "auto", "quality": "low", "n": "1",
-                                  "output_format": "png", "source_image": [str(image.pk)]})
+                                  "output_format": "png", "inputs": [f"gallery:{image.pk}"]})
         created = Job.objects.filter(created_by=me.user, kind=Job.Kind.EDIT).count() - before
         assert created == (1 if expected["view"] else 0), location
 
@@ -165,7 +166,7 @@ def test_lineage_links_only_to_sources_still_visible(django_user_model):
     side = _side(django_user_model, "carol", Role.EDITOR)
     source = _image(side.team_owner, side.team, "team original")
     side.client.post("/edit/", {"prompt": "make it gold", "size": "auto", "quality": "low", "n": "1",
-                                "output_format": "png", "source_image": [str(source.pk)]})
+                                "output_format": "png", "inputs": [f"gallery:{source.pk}"]})
     edit_job = Job.objects.get(created_by=side.user, kind=Job.Kind.EDIT)
     services.job_run(job_id=edit_job.pk)
     edit = edit_job.images.get()

@@ -186,3 +186,39 @@ def test_purging_keeps_a_file_another_image_still_uses(alice, django_capture_on_
     with django_capture_on_commit_callbacks(execute=True):
         images_purge(user=alice, images=[Image.objects.get(pk=twin.pk)])
     assert not twin.file.storage.exists(twin.file.name)
+
+
+def test_the_picker_offers_only_images_the_user_may_use(alice_client, alice, bob):
+    from gallery.services import images_trash
+
+    mine = make_image(alice, prompt="a red kite")
+    trashed = make_image(alice, prompt="a grey kite")
+    images_trash(user=alice, images=[trashed])
+    theirs = make_image(bob, prompt="a blue kite")
+    html = alice_client.get("/gallery/pick/").content.decode()
+    assert f'href="/?edit={mine.pk}"' in html and f'data-pick="gallery:{mine.pk}"' in html
+    assert f"gallery:{trashed.pk}" not in html and f"gallery:{theirs.pk}" not in html
+    assert "<html" in html  # without scripting it is a page of its own
+
+
+def test_the_picker_searches_and_pages_for_the_dialog(alice_client, alice, monkeypatch):
+    from gallery import views
+
+    monkeypatch.setattr(views, "PICK_PAGE_SIZE", 2)
+    kites = [make_image(alice, prompt=f"a kite number {i}") for i in range(3)]
+    make_image(alice, prompt="a lighthouse")
+    results = alice_client.get("/gallery/pick/", {"q": "kite"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "<html" not in results and "lighthouse" not in results
+    assert [int(pk) for pk in re.findall(r'data-pick="gallery:(\d+)"', results)] == [kites[2].pk, kites[1].pk]
+    more = re.search(r'hx-get="([^"]+after=[^"]+)"', results).group(1).replace("&amp;", "&")
+    assert more.startswith("/gallery/pick/?q=kite&")
+    tiles = alice_client.get(more, HTTP_HX_REQUEST="true").content.decode()
+    assert '<ul class="pick-grid"' not in tiles  # the next tiles, to replace the "More" item
+    assert re.findall(r'data-pick="gallery:(\d+)"', tiles) == [str(kites[0].pk)] and "More images" not in tiles
+    empty = alice_client.get("/gallery/pick/", {"q": "zeppelin"}, HTTP_HX_REQUEST="true").content.decode()
+    assert "No image’s prompt contains “zeppelin”" in empty
+
+
+def test_the_picker_needs_a_login(client):
+    response = client.get("/gallery/pick/")
+    assert response.status_code == 302 and "/login/" in response["Location"]

@@ -192,8 +192,9 @@ def _finished_image(user, **request):
 def test_edit_from_the_gallery_uses_the_image_as_first_input(alice_client, alice):
     image = _finished_image(alice)
     page = alice_client.get(f"/?edit={image.pk}").content.decode()
-    assert f'name="source_image" value="{image.pk}"' in page
-    alice_client.post("/edit/", {**_edit_data(), "source_image": [str(image.pk)]})
+    assert f'name="inputs" value="gallery:{image.pk}"' in page
+    assert f'data-full="/gallery/{image.pk}/original/"' in page  # what the mask editor paints over
+    alice_client.post("/edit/", {**_edit_data(), "inputs": [f"gallery:{image.pk}"]})
     job = Job.objects.filter(kind=Job.Kind.EDIT).get()
     assert job.job_inputs.get().input_image.source_image == image
 
@@ -202,9 +203,57 @@ def test_someone_elses_image_cannot_be_used_as_an_input(bob_client, alice):
     image = _finished_image(alice)
     assert bob_client.get(f"/?edit={image.pk}").status_code == 404
     assert bob_client.get(f"/?remix={image.pk}").status_code == 404
-    response = bob_client.post("/edit/", {**_edit_data(), "source_image": [str(image.pk)]}, HTTP_HX_REQUEST="true")
-    assert "at least one" in _field_error(response, "image") or "valid choice" in " ".join(_errors(response))
+    response = bob_client.post("/edit/", {**_edit_data(), "inputs": [f"gallery:{image.pk}"]}, HTTP_HX_REQUEST="true")
+    assert "no longer available" in _field_error(response, "image")
+    assert f"gallery:{image.pk}" not in response.content.decode()  # nothing of it is shown
     assert not Job.objects.filter(kind=Job.Kind.EDIT).exists()
+
+
+def test_inputs_are_sent_in_the_order_arranged_whatever_their_kind(alice_client, alice):
+    first, second = _finished_image(alice), _finished_image(alice)
+    response = alice_client.post("/edit/", {
+        **_edit_data(), "image": [_png_upload("a.png"), _png_upload("b.png")],
+        "inputs": ["upload:1", f"gallery:{second.pk}", "upload:0", f"gallery:{first.pk}"],
+    }, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200, _errors(response)
+    links = list(Job.objects.get(kind=Job.Kind.EDIT).job_inputs.select_related("input_image"))
+    assert [(link.input_image.original_name, link.input_image.source_image) for link in links] == [
+        ("b.png", None), (second.download_name, second), ("a.png", None), (first.download_name, first)]
+
+
+def test_files_the_order_does_not_name_follow_and_malformed_entries_are_ignored(alice_client, alice):
+    image = _finished_image(alice)
+    alice_client.post("/edit/", {
+        **_edit_data(), "image": [_png_upload("a.png"), _png_upload("b.png")],
+        "inputs": ["upload:1", "upload:7", f"gallery:{image.pk}", f"gallery:{image.pk}", "gallery:x", "http:1"],
+    })
+    links = Job.objects.get(kind=Job.Kind.EDIT).job_inputs.select_related("input_image")
+    assert [link.input_image.original_name for link in links] == ["b.png", image.download_name, "a.png"]
+
+
+def test_an_image_trashed_since_it_was_chosen_is_named_and_dropped(alice_client, alice):
+    from gallery.services import images_trash
+
+    kept, trashed = _finished_image(alice), _finished_image(alice)
+    images_trash(user=alice, images=[trashed])
+    response = alice_client.post("/edit/", {**_edit_data(), "inputs": [f"gallery:{trashed.pk}", f"gallery:{kept.pk}"]},
+                                 HTTP_HX_REQUEST="true")
+    assert "1 of the chosen images is no longer available" in _field_error(response, "image")
+    html = response.content.decode()
+    assert f'value="gallery:{kept.pk}"' in html and f'value="gallery:{trashed.pk}"' not in html
+    assert not Job.objects.filter(kind=Job.Kind.EDIT).exists()
+
+
+def test_a_refused_edit_keeps_the_arranged_order_with_places_for_the_files(alice_client, alice):
+    image = _finished_image(alice)
+    response = alice_client.post("/edit/", {
+        **_edit_data(prompt=""), "image": [_png_upload("a.png")], "inputs": ["upload:0", f"gallery:{image.pk}"],
+    }, HTTP_HX_REQUEST="true")
+    assert "Describe the image" in _field_error(response, "prompt")
+    html = response.content.decode()
+    # The browser puts its file back in the first place (static/js/edit-inputs.js).
+    assert html.index('data-upload="0"') < html.index(f'value="gallery:{image.pk}"')
+    assert "1 of 16" not in html and "2 of 16" in html
 
 
 def test_remix_prefills_the_form_with_the_images_settings(alice_client, alice):
@@ -236,8 +285,8 @@ def test_a_failed_edit_is_resubmitted_without_uploading_again(alice_client, alic
     services.job_run(job_id=job.pk)
     page = alice_client.get(f"/?job={job.pk}").content.decode()
     input_id = job.job_inputs.get().input_image_id
-    assert f'name="input_image" value="{input_id}"' in page and f'name="mask_image" value="{job.mask_id}"' in page
-    alice_client.post("/edit/", {**_edit_data(prompt="swap the sky"), "input_image": [input_id],
+    assert f'name="inputs" value="stored:{input_id}"' in page and f'name="mask_image" value="{job.mask_id}"' in page
+    alice_client.post("/edit/", {**_edit_data(prompt="swap the sky"), "inputs": [f"stored:{input_id}"],
                                  "mask_image": job.mask_id})
     again = Job.objects.exclude(pk=job.pk).get()
     assert again.job_inputs.get().input_image_id == input_id and again.mask_id == job.mask_id

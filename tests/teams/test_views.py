@@ -325,7 +325,7 @@ def test_viewers_cannot_generate_into_the_team(north):
 
 def test_viewers_cannot_edit_into_the_team_either(north):
     image = make_image_in(north.owner, north.space)  # the viewer may use it as an input, but not save there
-    data = {**GENERATE, "size": "auto", "source_image": [str(image.pk)], "space": str(north.space.pk)}
+    data = {**GENERATE, "size": "auto", "inputs": [f"gallery:{image.pk}"], "space": str(north.space.pk)}
     del data["moderation"]
     response = north.client(north.viewer).post("/edit/", data)
     assert response.status_code == 400 and "space" in response.context["edit_form"].errors
