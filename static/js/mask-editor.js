@@ -274,6 +274,15 @@
     return true;
   };
 
+  // Everything is to change: a start for "all but…" with the eraser, or for a full regeneration.
+  Editor.prototype.fillAll = function () {
+    if (!this.paint) return;
+    var w = this.paint.width, h = this.paint.height;
+    this.fillShape(function (c) { c.rect(0, 0, w, h); });
+    this.changed();
+    this.say("Whole image painted.");
+  };
+
   Editor.prototype.invert = function () {
     if (!this.paint) return;
     this.snapshot();
@@ -501,6 +510,7 @@
       case "undo": this.restore(this.undoStack, this.redoStack); this.say("Undone."); break;
       case "redo": this.restore(this.redoStack, this.undoStack); this.say("Redone."); break;
       case "invert": this.invert(); break;
+      case "fill": this.fillAll(); break;
       case "clear": this.clear(); break;
       case "zoom-in": this.zoom(1.25); break;
       case "zoom-out": this.zoom(0.8); break;
@@ -518,6 +528,7 @@
     var lower = k.toLowerCase();
     if (tools[lower]) { this.setTool(tools[lower]); return true; }
     if (lower === "i") { this.action("invert"); return true; }
+    if (lower === "f") { this.action("fill"); return true; }
     if (lower === "x") { this.action("clear"); return true; }
     if (lower === "m") { this.setOverlay(!this.overlay); return true; }
     if (k === "+" || k === "=") { this.action("zoom-in"); return true; }

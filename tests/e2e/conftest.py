@@ -64,17 +64,39 @@ def console_errors():
 
 
 @pytest.fixture
-def page(browser, live_server, console_errors):
+def open_page(browser, live_server, console_errors):
+    """Opens a page in a new browser context (``viewport``, ``has_touch``, ``device_scale_factor``…),
+    its errors collected in ``console_errors``; closed after the test."""
     from playwright.sync_api import expect
 
     expect.set_options(timeout=TIMEOUT_MS)
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: console_errors.append(f"uncaught: {error}"))
-    yield page
-    context.close()
+    contexts = []
+
+    def open_page(**options):
+        context = browser.new_context(base_url=live_server.url, **{"viewport": {"width": 1280, "height": 900},
+                                                                  **options})
+        contexts.append(context)
+        context.set_default_timeout(TIMEOUT_MS)
+        page = context.new_page()
+        page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
+        page.on("pageerror", lambda error: console_errors.append(f"uncaught: {error}"))
+        return page
+
+    yield open_page
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def page(open_page):
+    return open_page()
+
+
+@pytest.fixture
+def touch_page(open_page):
+    """A page on a touch screen: without ``has_touch`` Chromium drops the DevTools protocol's touch
+    events rather than turning them into pointer events."""
+    return open_page(has_touch=True)
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from .conftest import HAS_CHROMIUM, NO_CHROMIUM, TIMEOUT_MS
+from .conftest import HAS_CHROMIUM, NO_CHROMIUM
 from .test_mask_editor import drag, image_to_client, mask_alpha, open_edit_tab
 from .test_studio_flow import png_file
 
@@ -75,23 +75,19 @@ def test_the_lasso_fills_the_polygon_drawn_and_undo_takes_it_back(page, designer
     expect(editor).to_have_attribute("data-mask", "set")
     assert mask_alpha(page, 400, 400)[3] == 0
 
+    # Fill (F) paints the whole image; undo goes back to the triangle alone.
+    page.keyboard.press("f")
+    expect(editor.locator("[data-status]")).to_have_text("Whole image painted.")
+    expect(editor).to_have_attribute("data-mask", "set")
+    assert mask_alpha(page, 0, 0)[3] == 0 and mask_alpha(page, 1023, 1023)[3] == 0
+    page.keyboard.press("Control+z")
+    expect(editor).to_have_attribute("data-mask", "set")
+    assert mask_alpha(page, 1023, 1023)[3] == 255 and mask_alpha(page, 400, 400)[3] == 0
+
     assert console_errors == []
 
 
 # ---- Touch ------------------------------------------------------------------------------------
-
-@pytest.fixture
-def touch_page(browser, live_server, console_errors):
-    """A page on a touch screen, as conftest's ``page`` but with ``has_touch``: without it Chromium
-    drops the protocol's touch events rather than turning them into pointer events."""
-    context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900}, has_touch=True)
-    context.set_default_timeout(TIMEOUT_MS)
-    page = context.new_page()
-    page.on("console", lambda message: console_errors.append(message.text) if message.type == "error" else None)
-    page.on("pageerror", lambda error: console_errors.append(f"uncaught: {error}"))
-    yield page
-    context.close()
-
 
 class Fingers:
     """Fingers on the touch screen, through the DevTools protocol. ``touch`` gives where each finger
@@ -165,6 +161,3 @@ def test_two_fingers_pinch_zoom_and_pan_without_painting_and_one_finger_paints(
     expect(editor.get_by_role("button", name="Undo")).to_be_enabled()
 
     assert console_errors == []
-
-
-
