@@ -109,18 +109,28 @@
     if (label) label.textContent = (name || "the first image") + " · " + img.naturalWidth + "×" + img.naturalHeight;
     this.fit();
     this.updateButtons();
-    if (!keep) this.loadUploadedMask();
+    if (!keep) this.loadStartingMask();
   };
 
-  // An uploaded mask loads into the editor to be refined (transparent = painted).
-  Editor.prototype.loadUploadedMask = function () {
+  // A mask to start from loads into the editor to be refined (transparent = painted): the one
+  // uploaded, or else the kept mask of the earlier edit being fixed and resubmitted. Refining the
+  // kept mask sends the result as an upload, which the server takes over the kept one.
+  Editor.prototype.loadStartingMask = function () {
     var file = this.maskInput && this.maskInput.files && this.maskInput.files[0];
-    if (!file || !this.paint) return;
+    if (file) {
+      this.loadMask(URL.createObjectURL(file), "the mask " + file.name, true, file.name === MASK_NAME);
+      return;
+    }
+    var kept = this.form.querySelector("img[data-kept-mask]");
+    if (kept) this.loadMask(kept.src, "the earlier edit's mask", false, false);
+  };
+
+  Editor.prototype.loadMask = function (url, what, revoke, generated) {
+    if (!this.paint) return;
     var self = this;
-    var url = URL.createObjectURL(file);
     var img = new Image();
     img.onload = function () {
-      URL.revokeObjectURL(url);
+      if (revoke) URL.revokeObjectURL(url);
       var w = self.paint.width, h = self.paint.height;
       var tmp = document.createElement("canvas");
       tmp.width = w; tmp.height = h;
@@ -131,13 +141,13 @@
         var a = 255 - data.data[i + 3];
         data.data[i] = 255; data.data[i + 1] = 0; data.data[i + 2] = 0; data.data[i + 3] = a;
       }
-      self.snapshot();
+      if (!self.isEmpty()) self.snapshot();  // replacing paint can be undone; the starting mask is no step
       self.paint.getContext("2d").putImageData(data, 0, 0);
-      self.generated = file.name === MASK_NAME;
+      self.generated = generated;
       self.render();
-      self.say("Loaded the mask " + file.name + " to refine.");
+      self.say("Loaded " + what + " to refine.");
     };
-    img.onerror = function () { URL.revokeObjectURL(url); };
+    img.onerror = function () { if (revoke) URL.revokeObjectURL(url); };
     img.src = url;
   };
 
@@ -442,7 +452,15 @@
     clearTimeout(this.timer);
     if (!this.paint) return Promise.resolve();
     this.dirty = false;
-    if (this.isEmpty()) {
+    var empty = this.isEmpty();
+    // A kept mask (fix and resubmit) goes when everything is cleared; any painted mask replaces it.
+    var kept = this.form.querySelector("input[name=mask_image]");
+    if (kept) {
+      kept.disabled = empty;
+      var keptView = kept.closest(".kept-mask");
+      if (keptView) keptView.classList.toggle("is-dropped", empty);
+    }
+    if (empty) {
       if (this.generated) { this.setMaskFiles(new DataTransfer().files); this.generated = false; }
       this.root.dataset.mask = "none";
       return Promise.resolve();
@@ -607,7 +625,7 @@
     this.form.addEventListener("change", function (event) {
       if (event.target === self.maskInput) {
         self.generated = false;
-        if (self.maskInput.files.length) self.loadUploadedMask();
+        if (self.maskInput.files.length) self.loadStartingMask();
       }
     });
   };

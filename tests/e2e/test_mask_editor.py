@@ -8,6 +8,8 @@ Run with ``pytest -m e2e``.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from PIL import Image as PILImage
 
@@ -255,5 +257,61 @@ def test_editing_a_gallery_image_paints_on_it_at_its_full_size(page, designer, c
     expect(editor).to_have_attribute("data-mask", "set")
     assert mask_alpha(page, 760, 520) == ["mask.png", 1536, 1024, 0]
     assert mask_alpha(page, 100, 100)[3] == 255
+
+    assert console_errors == []
+
+
+def test_fixing_a_failed_edit_refines_its_kept_mask_or_drops_it(page, worker, designer, console_errors, tmp_path):
+    from gallery.models import InputImage
+    from studio.models import Job
+
+    png_file(tmp_path / "wall.png", color=COLOR)
+    mask_file(tmp_path / "hole.png")  # transparent from (256, 256) to (768, 768)
+    form = open_edit_tab(page, designer)
+    form.get_by_label("Input images").set_input_files(tmp_path / "wall.png")
+    form.locator("input[name=mask]").set_input_files(tmp_path / "hole.png")
+    form.get_by_label("Prompt").fill("A round window [[fault:insufficient_quota]]")
+    form.get_by_label("Quality").select_option("low")
+    form.get_by_role("button", name="Edit").click()
+    card = page.locator("#jobs article.job", has_text="A round window")
+    expect(card.locator(".status")).to_have_text("Failed", timeout=JOB_TIMEOUT_MS)
+    failed = Job.objects.get()
+
+    card.get_by_role("link", name="Fix and resubmit").click()
+    form = page.locator("#edit-form")
+    expect(form).to_have_attribute("data-mask-editor", "ready")
+    editor = form.locator("[data-mask-editor]")
+    expect(editor.locator("[data-status]")).to_have_text("Loaded the earlier edit's mask to refine.")
+    expect(editor.get_by_role("button", name="Undo")).to_be_disabled()  # the starting point, not a step
+    assert mask_alpha(page, 512, 512) is None  # nothing uploaded yet: the kept mask is what would go
+
+    # Clearing drops the kept mask too; undoing brings it back, now as a painted mask.
+    canvas = editor.get_by_role("application", name="Painting canvas")
+    canvas.focus()
+    page.keyboard.press("x")
+    expect(editor).to_have_attribute("data-mask", "none")
+    expect(form.locator("input[name=mask_image]")).to_be_disabled()
+    expect(form.locator(".kept-mask")).to_have_class(re.compile(r"\bis-dropped\b"))
+    page.keyboard.press("Control+z")
+    expect(editor).to_have_attribute("data-mask", "set")
+    expect(form.locator("input[name=mask_image]")).to_be_enabled()
+
+    # A stroke near the bottom adds to the hole.
+    canvas.scroll_into_view_if_needed()
+    drag(page, image_to_client(canvas), [(100, 900), (200, 900), (300, 900)])
+    expect(editor).to_have_attribute("data-mask", "set")
+    assert mask_alpha(page, 512, 512) == ["mask.png", 1024, 1024, 0]
+    assert mask_alpha(page, 200, 900)[3] == 0 and mask_alpha(page, 50, 50)[3] == 255
+
+    form.get_by_label("Prompt").fill("A round window")
+    form.get_by_role("button", name="Edit").click()
+    card = page.locator("#jobs article.job", has_text="A round window").first
+    expect(card.locator(".status")).to_have_text("Succeeded", timeout=JOB_TIMEOUT_MS)
+    again = Job.objects.exclude(pk=failed.pk).get()
+    assert again.mask_id != failed.mask_id
+    with again.mask.file.open("rb") as stored:
+        alpha = PILImage.open(stored).convert("RGBA").getchannel("A")
+    assert alpha.getpixel((512, 512)) == 0 and alpha.getpixel((200, 900)) == 0 and alpha.getpixel((50, 50)) == 255
+    assert InputImage.objects.filter(role=InputImage.Role.MASK).count() == 2
 
     assert console_errors == []
