@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import HAS_CHROMIUM, JOB_TIMEOUT_MS, NO_CHROMIUM
-from .test_studio_flow import assert_accessible_in_both_color_schemes, log_in, png_file
+from .conftest import HAS_CHROMIUM, NO_CHROMIUM
+from .test_studio_flow import assert_accessible_in_both_color_schemes, log_in, png_file, submit_edit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 
@@ -104,12 +104,7 @@ def test_pick_from_the_gallery_reorder_remove_and_the_job_gets_them_in_order(
     assert form.get_by_label("Input images").evaluate("input => Array.from(input.files, f => f.name)") == ["floor.png"]
     expect(form.locator("[data-inputs-count]")).to_have_text("2 of 16")
 
-    form.get_by_label("Prompt").fill("Put the harbour on the floor")
-    form.get_by_label("Quality").select_option("low")
-    form.get_by_role("button", name="Edit").click()
-    card = page.locator("#jobs article.job").first
-    expect(card).to_contain_text("Put the harbour on the floor")
-    expect(card.locator(".status")).to_have_text("Succeeded", timeout=JOB_TIMEOUT_MS)
+    submit_edit(page, form, "Put the harbour on the floor")
     job = Job.objects.get(kind=Job.Kind.EDIT)
     links = list(job.job_inputs.select_related("input_image"))
     assert [link.input_image.source_image_id for link in links] == [harbour.pk, None]

@@ -13,8 +13,8 @@ import re
 import pytest
 from PIL import Image as PILImage
 
-from .conftest import HAS_CHROMIUM, JOB_TIMEOUT_MS, NO_CHROMIUM
-from .test_studio_flow import assert_accessible_in_both_color_schemes, log_in, mask_file, png_file
+from .conftest import HAS_CHROMIUM, NO_CHROMIUM
+from .test_studio_flow import assert_accessible_in_both_color_schemes, log_in, mask_file, png_file, submit_edit
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 
@@ -103,13 +103,7 @@ def test_paint_a_mask_undo_a_stroke_and_only_the_painted_area_changes(
     assert mask_alpha(page, 200, 900)[3] == 255
     assert mask_alpha(page, 512, 512)[3] == 0
 
-    form.get_by_label("Prompt").fill("A round window in the middle of the wall")
-    form.get_by_label("Quality").select_option("low")
-    form.get_by_role("button", name="Edit").click()
-
-    card = page.locator("#jobs article.job").first
-    expect(card).to_contain_text("A round window")
-    expect(card.locator(".status")).to_have_text("Succeeded", timeout=JOB_TIMEOUT_MS)
+    submit_edit(page, form, "A round window in the middle of the wall")
 
     mask = InputImage.objects.get(role=InputImage.Role.MASK)
     with mask.file.open("rb") as stored:
@@ -270,11 +264,7 @@ def test_fixing_a_failed_edit_refines_its_kept_mask_or_drops_it(page, worker, de
     form = open_edit_tab(page, designer)
     form.get_by_label("Input images").set_input_files(tmp_path / "wall.png")
     form.locator("input[name=mask]").set_input_files(tmp_path / "hole.png")
-    form.get_by_label("Prompt").fill("A round window [[fault:insufficient_quota]]")
-    form.get_by_label("Quality").select_option("low")
-    form.get_by_role("button", name="Edit").click()
-    card = page.locator("#jobs article.job", has_text="A round window")
-    expect(card.locator(".status")).to_have_text("Failed", timeout=JOB_TIMEOUT_MS)
+    card = submit_edit(page, form, "A round window [[fault:insufficient_quota]]", status="Failed")
     failed = Job.objects.get()
 
     card.get_by_role("link", name="Fix and resubmit").click()
@@ -303,10 +293,7 @@ def test_fixing_a_failed_edit_refines_its_kept_mask_or_drops_it(page, worker, de
     assert mask_alpha(page, 512, 512) == ["mask.png", 1024, 1024, 0]
     assert mask_alpha(page, 200, 900)[3] == 0 and mask_alpha(page, 50, 50)[3] == 255
 
-    form.get_by_label("Prompt").fill("A round window")
-    form.get_by_role("button", name="Edit").click()
-    card = page.locator("#jobs article.job", has_text="A round window").first
-    expect(card.locator(".status")).to_have_text("Succeeded", timeout=JOB_TIMEOUT_MS)
+    submit_edit(page, form, "A round window")
     again = Job.objects.exclude(pk=failed.pk).get()
     assert again.mask_id != failed.mask_id
     with again.mask.file.open("rb") as stored:

@@ -74,6 +74,17 @@ def assert_accessible_in_both_color_schemes(page) -> None:
         assert serious_accessibility_violations(page) == [], f"axe, {scheme} scheme, {page.url}"
 
 
+def submit_edit(page, form, prompt: str, *, status: str = "Succeeded"):
+    """Sends the edit form at low quality (the quickest) and waits for its job's card to reach
+    ``status``; gives the card."""
+    form.get_by_label("Prompt").fill(prompt)
+    form.get_by_label("Quality").select_option("low")
+    form.get_by_role("button", name="Edit").click()
+    card = page.locator("#jobs article.job", has_text=prompt).first
+    expect(card.locator(".status")).to_have_text(status, timeout=JOB_TIMEOUT_MS)
+    return card
+
+
 def png_file(path, *, size=(1024, 1024), color=(40, 110, 200, 255)) -> bytes:
     picture = PILImage.new("RGBA", size, color)
     out = io.BytesIO()
@@ -176,14 +187,8 @@ def test_edit_with_an_uploaded_image_and_mask_shows_both_on_the_image_page(
     form.get_by_label("Mask").set_input_files(tmp_path / "window-mask.png")
     expect(form.locator("[data-input-list] .input-item", has_text="room.png").locator("img")).to_be_visible()
     expect(form.get_by_role("img", name="Chosen file 1: window-mask.png")).to_be_visible()
-    form.get_by_label("Prompt").fill("Put a round window where the mask is")
-    form.get_by_label("Quality").select_option("low")
     form.get_by_label("Live previews").select_option("1")
-    form.get_by_role("button", name="Edit").click()
-
-    card = page.locator("#jobs article.job").first
-    expect(card).to_contain_text("Put a round window")
-    expect(card.locator(".status")).to_have_text("Succeeded", timeout=JOB_TIMEOUT_MS)
+    card = submit_edit(page, form, "Put a round window where the mask is")
     expect(card).to_contain_text("Edit ·")
     card.locator(".job-images a").first.click()
 
