@@ -225,7 +225,8 @@ class EditForm(ImageOptionsForm):
             pk__in=[pk for kind, pk in self.tokens if kind == "stored"], role=InputImage.Role.IMAGE)}
         self.stored_masks = list(visible_input_images(user).filter(
             pk__in=self._mask_ids(), role=InputImage.Role.MASK))
-        self.fields["mask_image"].choices = [("", ""), *((item.pk, str(item.pk)) for item in self.stored_masks)]
+        # Any id is a valid choice: one the user may not use gets its reason beside the mask field.
+        self.fields["mask_image"].choices = [("", ""), *((pk, str(pk)) for pk in self._mask_ids())]
         self.uploads: list[Upload] = []
         self.mask_upload: Upload | None = None
 
@@ -276,6 +277,9 @@ class EditForm(ImageOptionsForm):
         uploads = self._ordered_uploads(files)
         mask = next((_read_stored(item) for item in self.stored_masks
                      if item.pk == cleaned.get("mask_image")), None)
+        if cleaned.get("mask_image") and mask is None and not cleaned.get("mask"):
+            self.add_error("mask", "The earlier edit's mask is no longer available to you: paint or upload one, "
+                                   "or edit without.")
         if cleaned.get("mask"):
             mask = _read_uploaded_file(cleaned["mask"])
             if isinstance(mask, str):

@@ -376,3 +376,13 @@ def test_transparent_background_is_shown_with_its_reason_but_cannot_be_picked(al
     html = alice_client.get("/").content.decode()
     assert re.search(r'<option value="transparent"[^>]*disabled', html)
     assert "Transparent background is not supported" in html
+
+
+def test_a_kept_mask_the_user_may_not_use_is_explained_beside_the_mask(alice_client, bob_client, alice):
+    alice_client.post("/edit/", {**_edit_data(), "image": [_png_upload()], "mask": _png_upload("m.png", make_mask())})
+    mask_id = Job.objects.get().mask_id
+    response = bob_client.post("/edit/", {**_edit_data(), "image": [_png_upload()], "mask_image": mask_id},
+                               HTTP_HX_REQUEST="true")
+    assert "no longer available" in _field_error(response, "mask")
+    assert f"/gallery/inputs/{mask_id}/" not in response.content.decode()
+    assert Job.objects.count() == 1
