@@ -7,10 +7,14 @@ Files are on the local disk by default, or private objects in an S3-compatible b
 
 from __future__ import annotations
 
+import dataclasses
 import threading
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import Storage
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
@@ -95,3 +99,51 @@ def serve_file(field: FieldFile, *, content_type: str, cache: str, download_name
                             filename=download_name or "")
     response["Cache-Control"] = cache
     return response
+
+
+@dataclasses.dataclass
+class CopyReport:
+    copied: list[str] = dataclasses.field(default_factory=list)
+    skipped: list[str] = dataclasses.field(default_factory=list)  # already there, same size
+
+    @property
+    def total(self) -> int:
+        return len(self.copied) + len(self.skipped)
+
+
+def _walk(storage: Storage, folder: str = "") -> Iterator[str]:
+    directories, files = storage.listdir(folder)
+    for name in sorted(files):
+        yield f"{folder}/{name}" if folder else name
+    for directory in sorted(directories):
+        yield from _walk(storage, f"{folder}/{directory}" if folder else directory)
+
+
+def storage_copy(*, source: Storage, destination: Storage, dry_run: bool = False,
+                 progress: Callable[[CopyReport], None] | None = None) -> CopyReport:
+    """Copy every file of ``source`` to ``destination`` under the same name, so the rows that
+    name them stay right. A file already there with the same size is skipped, so an interrupted
+    copy is finished by running it again; one there with another size (a broken upload) is replaced."""
+    report = CopyReport()
+    for name in _walk(source):
+        size = source.size(name)
+        try:
+            present = destination.size(name) == size
+        except FileNotFoundError:
+            present = False
+        else:
+            if not present and not dry_run:
+                destination.delete(name)
+        if present:
+            report.skipped.append(name)
+        else:
+            if not dry_run:
+                with source.open(name, "rb") as handle:
+                    stored = destination.save(name, File(handle, name=name))
+                if stored != name:  # another writer took the name in between: never point rows elsewhere
+                    destination.delete(stored)
+                    raise RuntimeError(f"{name} was stored as {stored}; run the copy again.")
+            report.copied.append(name)
+        if progress is not None:
+            progress(report)
+    return report

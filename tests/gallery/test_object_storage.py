@@ -70,14 +70,14 @@ def s3(s3_server, settings, tmp_path):
     settings.STUDIO_STORAGE = "s3"
     settings.STUDIO_S3_REDIRECT = True
 
-    def keys(prefix: str = "") -> list[str]:
+    def listing(prefix: str = "") -> list[str]:
         listing = client.list_objects_v2(Bucket=bucket, Prefix=prefix)
         return sorted(entry["Key"] for entry in listing.get("Contents", []))
 
     def body(key: str) -> bytes:
         return client.get_object(Bucket=bucket, Key=key)["Body"].read()
 
-    return SimpleNamespace(client=client, bucket=bucket, endpoint=endpoint, public=public, keys=keys, body=body)
+    return SimpleNamespace(client=client, bucket=bucket, endpoint=endpoint, public=public, listing=listing, body=body)
 
 
 def _local_files(settings) -> list[Path]:
@@ -128,7 +128,7 @@ def test_a_generation_stores_the_original_and_thumbnail_in_the_bucket(s3, settin
         job = _generate(alice, partial_images=2)
     assert job.status == Job.Status.SUCCEEDED and job.partials_received == 2
     image = job.images.get()
-    assert s3.keys() == sorted([image.file.name, image.thumbnail.name])  # previews written, then dropped
+    assert s3.listing() == sorted([image.file.name, image.thumbnail.name])  # previews written, then dropped
     assert s3.body(image.file.name)[:8] == b"\x89PNG\r\n\x1a\n"
     assert s3.body(image.thumbnail.name)[8:12] == b"WEBP"
     assert _local_files(settings) == []
@@ -140,7 +140,7 @@ def test_an_edit_stores_its_inputs_and_mask_in_the_bucket(s3, settings, alice):
     image = job.images.get()
     stored = InputImage.objects.all()
     assert {item.role for item in stored} == {"image", "mask"}
-    assert set(s3.keys("inputs/")) == {item.file.name for item in stored}
+    assert set(s3.listing("inputs/")) == {item.file.name for item in stored}
     assert s3.body(image.mask.file.name) == make_mask()
     assert _local_files(settings) == []
 
@@ -148,7 +148,7 @@ def test_an_edit_stores_its_inputs_and_mask_in_the_bucket(s3, settings, alice):
 def test_a_partial_preview_is_served_from_the_bucket(s3, alice_client, alice):
     job = _generate(alice)
     job.preview.save(f"job-{job.pk}-partial-0.png", ContentFile(make_png(8, 8)), save=True)
-    assert job.preview.name in s3.keys("previews/")
+    assert job.preview.name in s3.listing("previews/")
     response = alice_client.get(f"/jobs/{job.pk}/preview/")
     assert response["Cache-Control"] == "private, no-store"
     fetched = _follow(response)
@@ -211,7 +211,7 @@ def test_the_permission_check_comes_before_any_signed_url(s3, bob_client, alice)
 
 def test_no_object_is_ever_publicly_readable(s3, alice):
     job = _edit(alice)
-    keys = s3.keys()
+    keys = s3.listing()
     assert len(keys) == 4  # original, thumbnail, input, mask
     for key in keys:
         assert httpx.get(f"{s3.endpoint}/{s3.bucket}/{key}", timeout=10).status_code == 403
@@ -254,7 +254,7 @@ def test_purging_the_trash_deletes_the_objects(s3, alice, django_capture_on_comm
     Image.objects.filter(pk=recent.pk).update(deleted_at=timezone.now())
     with django_capture_on_commit_callbacks(execute=True):
         call_command("purge_trash", stdout=io.StringIO())
-    assert s3.keys() == sorted([recent.file.name, recent.thumbnail.name])
+    assert s3.listing() == sorted([recent.file.name, recent.thumbnail.name])
 
 
 def test_a_failed_ingest_leaves_no_object_behind(s3, alice, monkeypatch):
@@ -264,5 +264,43 @@ def test_a_failed_ingest_leaves_no_object_behind(s3, alice, monkeypatch):
     monkeypatch.setattr(Image, "save", broken_save)
     job = _generate(alice)
     assert job.status == Job.Status.FAILED
-    assert s3.keys() == []
+    assert s3.listing() == []
 
+
+
+# -- storage_migrate ----------------------------------------------------------------------------
+
+
+def _migrate(*args: str) -> str:
+    out = io.StringIO()
+    call_command("storage_migrate", "--to", "s3", *args, stdout=out)
+    return out.getvalue()
+
+
+def test_storage_migrate_copies_the_disk_to_the_bucket_and_can_be_rerun(s3, settings, alice, alice_client):
+    bucket_storage = settings.STORAGES
+    settings.STORAGES = {**bucket_storage, "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"}}
+    image = _edit(alice).images.get()
+    root = Path(settings.MEDIA_ROOT)
+    on_disk = {path.relative_to(root).as_posix(): path.read_bytes() for path in _local_files(settings)}
+    assert len(on_disk) == 4 and image.file.name in on_disk  # original, thumbnail, input, mask
+    settings.STORAGES = bucket_storage
+
+    assert "Would copy 4 file(s)" in _migrate("--dry-run") and s3.listing() == []
+    assert "Copied 4 file(s)" in _migrate()
+    assert {key: s3.body(key) for key in s3.listing()} == on_disk
+    # The rows still name the files, so the app serves them from the bucket at once.
+    assert _follow(alice_client.get(f"/gallery/{image.pk}/original/")).content == on_disk[image.file.name]
+
+    assert "Copied 0 file(s) to bucket" in _migrate() and "4 already there" in _migrate()
+    # A broken upload (cut short) is replaced on the next run.
+    s3.client.put_object(Bucket=s3.bucket, Key=image.file.name, Body=b"cut short")
+    assert "Copied 1 file(s)" in _migrate()
+    assert s3.body(image.file.name) == on_disk[image.file.name] and len(s3.listing()) == 4
+
+
+def test_storage_migrate_refuses_without_a_bucket_configured(settings):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError, match="STUDIO_STORAGE=s3"):
+        _migrate()
