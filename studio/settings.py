@@ -232,3 +232,6 @@ if STUDIO_STORAGE == "s3":
                                f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{_region}.amazonaws.com"]
         CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] = [
             *CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"], *_bucket_origins]
+
+# --- Deploy (issue 13): rotating SECRET_KEY without signing everyone out (docs/deploy.md) ---
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
