@@ -8,6 +8,7 @@ Files are on the local disk by default, or private objects in an S3-compatible b
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -88,8 +89,12 @@ def serve_file(field: FieldFile, *, content_type: str, cache: str, download_name
         url = storage.signed_url(field.name, content_type=content_type, cache_control=cache,
                                  download_name=download_name, expire=expire)
         response: HttpResponse = HttpResponseRedirect(url)
-        # Reusing the redirect (for less than the URL's life) lets the browser reuse the cached bytes.
-        response["Cache-Control"] = "private, no-store" if "no-store" in cache else f"private, max-age={expire // 2}"
+        # Reusing the redirect (for less than the URL's life) lets the browser reuse the cached bytes;
+        # never for longer than the caller allows the bytes themselves.
+        max_age = re.search(r"max-age=(\d+)", cache)
+        seconds = min(expire // 2, int(max_age.group(1))) if max_age else 0
+        response["Cache-Control"] = "private, no-store" if "no-store" in cache or not seconds \
+            else f"private, max-age={seconds}"
         return response
     try:
         handle = field.open("rb")

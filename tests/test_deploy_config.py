@@ -217,6 +217,22 @@ def test_static_files_are_collected_at_build_time_for_production():
     assert any(source == "build" and "/app" in sources for source, sources, _ in _copies(_runtime()))
 
 
+def test_the_settings_load_with_only_what_the_build_gives_collectstatic():
+    """The build has no configuration but the variables on its RUN line: a setting that becomes
+    required in production must not break building the image."""
+    build_runs = [item.arguments for stage in dockerfile()[1][:-1] for item in stage.all("RUN")]
+    line = next(run for run in build_runs if "manage.py collectstatic" in run)
+    assignments = dict(token.split("=", 1) for token in shlex.split(line.split("python manage.py")[0]))
+    environment = {name: value for name, value in os.environ.items() if name in ("PATH", "HOME", "LANG")}
+    build_env = {name: value for name, value in _env(dockerfile()[1][0]).items() if name != "PATH"}
+    environment.update(build_env, **assignments, DJANGO_SETTINGS_MODULE="studio.settings")
+    code = "from django.conf import settings; print(settings.STORAGES['staticfiles']['BACKEND'])"
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment,  # noqa: S603
+                            capture_output=True, text=True, timeout=60, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "whitenoise.storage.CompressedManifestStaticFilesStorage"
+
+
 def test_its_commands_exist():
     commands = set(get_commands())
     scripts = " ".join(item.arguments for stage in dockerfile()[1] for item in stage.all("RUN"))

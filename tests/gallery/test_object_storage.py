@@ -247,6 +247,17 @@ def test_a_share_link_serves_the_bucket_files_to_anyone(s3, alice):
     assert thumbnail.content[8:12] == b"WEBP"
 
 
+def test_a_redirect_is_never_kept_longer_than_the_file_may_be(s3, settings, alice):
+    default = settings.STORAGES["default"]
+    settings.STORAGES = {**settings.STORAGES, "default": {
+        **default, "OPTIONS": {**default["OPTIONS"], "querystring_expire": 3600}}}
+    image = _generate(alice).images.get()
+    link = share_link_create(user=alice, target=image, days=7, show_prompt=False)
+    response = Client().get(f"/s/{link.token}/0/thumbnail/")
+    assert parse_qs(urlsplit(response["Location"]).query)["X-Amz-Expires"] == ["3600"]
+    assert response["Cache-Control"] == "private, max-age=300"  # a share's files: five minutes at most
+
+
 def test_purging_the_trash_deletes_the_objects(s3, alice, django_capture_on_commit_callbacks):
     old = _generate(alice, prompt="old").images.get()
     recent = _generate(alice, prompt="recent").images.get()
