@@ -65,7 +65,7 @@ VOLUME ["/data"]
 EXPOSE 8000
 
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "scripts/healthcheck"]
+    CMD ["python", "/app/scripts/healthcheck"]
 
-ENTRYPOINT ["scripts/docker-entrypoint"]
+ENTRYPOINT ["/app/scripts/docker-entrypoint"]
 CMD ["web"]

@@ -101,6 +101,18 @@ def dockerfile() -> tuple[dict[str, str], list[Stage]]:
     return args, stages
 
 
+def _in_project(image_path: str) -> Path:
+    """The project file at a path inside the image (relative to the runtime's WORKDIR)."""
+    workdir = _runtime().all("WORKDIR")[-1].arguments.strip()
+    path = Path(image_path)
+    return ROOT / (path.relative_to(workdir) if path.is_absolute() else path)
+
+
+def _copied_sources() -> set[str]:
+    return {source for stage in dockerfile()[1] for origin, sources, _ in _copies(stage) if origin is None
+            for source in sources}
+
+
 def _runtime() -> Stage:
     return dockerfile()[1][-1]
 
@@ -242,7 +254,8 @@ def test_its_commands_exist():
     assert used <= commands, used - commands
     runtime = _runtime()
     entry = runtime.all("ENTRYPOINT")[-1].exec_form()
-    assert entry and (ROOT / entry[0]).is_file() and os.access(ROOT / entry[0], os.X_OK)
+    assert entry and _in_project(entry[0]).is_file() and os.access(_in_project(entry[0]), os.X_OK)
+    assert _in_project(entry[0]).relative_to(ROOT).as_posix() in _copied_sources()
     cmd = runtime.all("CMD")[-1].exec_form()
     assert cmd and cmd[0] in entrypoint_commands()
     assert {"web", "worker", "migrate"} <= entrypoint_commands()
@@ -252,8 +265,9 @@ def test_its_commands_exist():
 def test_the_healthcheck_asks_healthz_which_needs_no_login():
     check = _runtime().all("HEALTHCHECK")[-1].arguments
     command = json.loads(check.split("CMD", 1)[1].strip())
-    script = ROOT / command[-1]
+    script = _in_project(command[-1])
     assert command[0] == "python" and script.is_file()
+    assert script.relative_to(ROOT).as_posix() in _copied_sources()
     assert '"/healthz"' in script.read_text()
     match = resolve("/healthz")
     assert match.url_name == "healthz"
