@@ -289,12 +289,18 @@ class Emulator:
                                                created_at=int(time.time())))
 
     def _cut(self, job: Job) -> EmulatorResponse:
-        """Fault ``stream_cut``. A stream: the first event (half of it if there are no
-        partials), then the connection drops while the declared length promised more.
-        Not a stream: a JSON body cut in half, that ends cleanly."""
+        """Fault ``stream_cut``: the connection drops while the declared length promised more.
+        A stream: after the first event (half of it if there are no partials). Not a stream:
+        half-way through the JSON body, as a real cut does (not a short body that ends cleanly)."""
         if not job.stream:
             body = json.dumps(images_body(job)).encode()
-            return raw_response(200, "application/json", body[: len(body) // 2])
+
+            def dropped_body() -> Iterator[bytes]:
+                yield body[: len(body) // 2]
+                raise StreamCut("The emulated connection dropped in the middle of the body.")
+
+            return EmulatorResponse(200, {"content-type": "application/json", "content-length": str(len(body))},
+                                    dropped_body())
         events = list(self._events(job, pause=Pause(lambda _: None, None), seconds=0))
         sent = events[0] if job.partial_images else events[0][: len(events[0]) // 2]
 
