@@ -46,7 +46,6 @@ DEFAULT_MAX_RETRIES = 2
 # connections would queue the rest. Idle connections beyond the keep-alive limit close.
 DEFAULT_MAX_CONNECTIONS = 1000
 DEFAULT_MAX_KEEPALIVE = 100
-DEFAULT_POOL_TIMEOUT = 30.0  # waiting for a free connection when the pool is full
 
 # ``on_retry(attempt, error, delay)``: called before retry number ``attempt`` (1-based), which
 # follows ``error`` after a wait of ``delay`` seconds.
@@ -105,7 +104,7 @@ class ImagesClient:
         max_retries: int = DEFAULT_MAX_RETRIES,
         max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_keepalive_connections: int = DEFAULT_MAX_KEEPALIVE,
-        pool_timeout: float = DEFAULT_POOL_TIMEOUT,
+        pool_timeout: float | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -116,7 +115,10 @@ class ImagesClient:
         self._http = httpx.Client(
             base_url=base_url.rstrip("/") + "/",
             headers={"Authorization": f"Bearer {api_key}", "User-Agent": "studio/0.1"},
-            timeout=httpx.Timeout(timeout, connect=connect_timeout, pool=pool_timeout),
+            # A call may wait for a free connection (more jobs than connections) as long as for
+            # an answer: it has not been sent yet, so waiting costs nothing.
+            timeout=httpx.Timeout(timeout, connect=connect_timeout,
+                                  pool=timeout if pool_timeout is None else pool_timeout),
             limits=self.limits,
             transport=transport,
         )

@@ -166,6 +166,9 @@ if STUDIO_PROVIDER == "openai" and not OPENAI_API_KEY:
 STUDIO_REQUEST_TIMEOUT = env_float("STUDIO_REQUEST_TIMEOUT", 600.0, minimum=1.0)
 STUDIO_CONNECT_TIMEOUT = env_float("STUDIO_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 STUDIO_MAX_RETRIES = env_int("STUDIO_MAX_RETRIES", 2, maximum=10)
+# Connections to the Images API one process may hold: at least the calls it keeps in flight.
+STUDIO_HTTP_MAX_CONNECTIONS = env_int("STUDIO_HTTP_MAX_CONNECTIONS", 1000, minimum=1, maximum=100_000)
+STUDIO_HTTP_MAX_KEEPALIVE = env_int("STUDIO_HTTP_MAX_KEEPALIVE", 100, minimum=0, maximum=100_000)
 # How slow the offline emulator pretends to be (1.0 ≈ real pacing, 0 = instant).
 STUDIO_EMULATOR_LATENCY = env_float("STUDIO_EMULATOR_LATENCY", 1.0)
 STUDIO_WORKER_CONCURRENCY = env_int("STUDIO_WORKER_CONCURRENCY", 8, minimum=1, maximum=512)
