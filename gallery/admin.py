@@ -1,9 +1,10 @@
 from django.contrib import admin
-from django.http import FileResponse, Http404, HttpRequest
+from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
 from .models import Collection, Image, ImageInput, InputImage, ShareLink
+from .storage import serve_file
 
 
 class ImageInputInline(admin.TabularInline):
@@ -29,13 +30,13 @@ class ImageAdmin(admin.ModelAdmin):
         thumbnail = self.admin_site.admin_view(self.thumbnail_view)
         return [path("<int:pk>/thumbnail/", thumbnail, name="gallery_image_thumbnail"), *super().get_urls()]
 
-    def thumbnail_view(self, request: HttpRequest, pk: int) -> FileResponse:
+    def thumbnail_view(self, request: HttpRequest, pk: int) -> HttpResponse:
         """Staff see every image's thumbnail here, as far as their admin permissions go;
         the gallery's own views show users only what the permission helper allows."""
         image = self.get_object(request, str(pk))
         if image is None or not self.has_view_permission(request, image):
             raise Http404
-        return FileResponse(image.thumbnail.open("rb"), content_type="image/webp")
+        return serve_file(image.thumbnail, content_type="image/webp", cache="private, max-age=300")
 
     @admin.display(description="Thumbnail")
     def preview(self, image: Image) -> str:

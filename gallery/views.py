@@ -7,7 +7,7 @@ from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -17,7 +17,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import services
 from .forms import GalleryFilterForm
-from .models import Collection, Image, ShareLink, Tag
+from .models import Collection, Image, InputImage, ShareLink, Tag
 from .permissions import (
     Action,
     can,
@@ -34,6 +34,7 @@ from .permissions import (
     visible_images,
 )
 from .selectors import gallery_count, gallery_page, image_inputs, neighbours, space_tags, version_tree
+from .storage import serve_file
 
 # Files never change once written (new bytes get a new name), so browsers may keep them.
 PRIVATE_CACHE = "private, max-age=86400, immutable"
@@ -41,14 +42,10 @@ BULK_LIMIT = 500  # images one bulk action may name
 
 
 def _file_response(field: FieldFile, *, content_type: str, download_name: str | None = None,
-                   cache: str = PRIVATE_CACHE) -> FileResponse:
-    try:
-        handle = field.open("rb")
-    except (FileNotFoundError, ValueError):
-        raise Http404 from None
-    response = FileResponse(handle, content_type=content_type, as_attachment=download_name is not None,
-                            filename=download_name or "")
-    response["Cache-Control"] = cache
+                   cache: str = PRIVATE_CACHE, stream: bool = False) -> HttpResponse:
+    # The bytes (local disk) or a redirect to a short-lived signed URL (bucket): see gallery.storage.
+    response = serve_file(field, content_type=content_type, download_name=download_name, cache=cache,
+                          stream=stream)
     return response
 
 
@@ -153,7 +150,7 @@ def compare(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def original(request: HttpRequest, pk: int) -> FileResponse:
+def original(request: HttpRequest, pk: int) -> HttpResponse:
     """The bytes exactly as the API returned them; ``?download=1`` saves them as a file."""
     image = get_visible_image(request.user, pk)
     name = image.download_name if request.GET.get("download") else None
@@ -161,17 +158,19 @@ def original(request: HttpRequest, pk: int) -> FileResponse:
 
 
 @require_GET
-def thumbnail(request: HttpRequest, pk: int) -> FileResponse:
+def thumbnail(request: HttpRequest, pk: int) -> HttpResponse:
     """Thumbnails of visible images, and of trashed ones the user may restore (for the trash page)."""
     image = get_object_or_404(thumbnail_images(request.user), pk=pk)
     return _file_response(image.thumbnail, content_type="image/webp")
 
 
 @require_GET
-def input_file(request: HttpRequest, pk: int) -> FileResponse:
+def input_file(request: HttpRequest, pk: int) -> HttpResponse:
     """An edit's input image or mask."""
     input_image = get_visible_input_image(request.user, pk)
-    return _file_response(input_image.file, content_type=input_image.content_type)
+    # The mask painter reads a kept mask's pixels: it must come from this origin, not a bucket's.
+    return _file_response(input_image.file, content_type=input_image.content_type,
+                          stream=input_image.role == InputImage.Role.MASK)
 
 
 # -- organising -------------------------------------------------------------------------------
@@ -381,7 +380,7 @@ def share_page(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_not_required
 @require_GET
-def share_file(request: HttpRequest, token: str, position: int, kind: str) -> FileResponse:
+def share_file(request: HttpRequest, token: str, position: int, kind: str) -> HttpResponse:
     """An image of a share link by its position in the share: no id of anything leaks."""
     if kind not in ("image", "thumbnail"):
         raise Http404

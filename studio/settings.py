@@ -2,6 +2,7 @@
 
 import os
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -182,3 +183,58 @@ LOGGING = {
     # httpx logs every request line at INFO; the worker logs its own summary instead.
     "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
 }
+
+# --- File storage (issue 13): local disk by default, or private objects in an S3 bucket -------
+# Kept in one block: images, thumbnails, inputs, masks and previews all go through STORAGES
+# "default", so this is the only switch. Objects are private (no ACL is sent, so the bucket's
+# own private default applies); a browser gets a file only after the permission check, by a
+# redirect to a signed URL that lives STUDIO_S3_URL_SECONDS, or streamed through the view.
+STUDIO_STORAGE = env_choice("STUDIO_STORAGE", "local", ("local", "s3"))
+STUDIO_S3_REDIRECT = env_bool("STUDIO_S3_REDIRECT", True)
+STUDIO_S3_URL_SECONDS = env_int("STUDIO_S3_URL_SECONDS", 300, minimum=10, maximum=7 * 24 * 3600)
+if STUDIO_STORAGE == "s3":
+    AWS_STORAGE_BUCKET_NAME = env_str("AWS_STORAGE_BUCKET_NAME")
+    if not AWS_STORAGE_BUCKET_NAME:
+        raise ImproperlyConfigured("STUDIO_STORAGE=s3 needs AWS_STORAGE_BUCKET_NAME to be set.")
+    # Blank means unset, so compose files may pass an empty value through.
+    AWS_S3_ENDPOINT_URL = env_url("AWS_S3_ENDPOINT_URL", "") if env_str("AWS_S3_ENDPOINT_URL") else None
+    # Where browsers reach the bucket, when that differs from the address the app uses.
+    STUDIO_S3_PUBLIC_URL = (env_url("STUDIO_S3_PUBLIC_URL", "") if env_str("STUDIO_S3_PUBLIC_URL")
+                            else AWS_S3_ENDPOINT_URL)
+    AWS_S3_REGION_NAME = env_str("AWS_S3_REGION_NAME") or None
+    STORAGES["default"] = {
+        "BACKEND": "gallery.storage.PrivateS3Storage",
+        "OPTIONS": {
+            "bucket_name": AWS_STORAGE_BUCKET_NAME,
+            "endpoint_url": AWS_S3_ENDPOINT_URL,
+            "public_endpoint_url": STUDIO_S3_PUBLIC_URL,
+            "region_name": AWS_S3_REGION_NAME,
+            # Without keys, boto3's own chain applies (instance role, ~/.aws, ...).
+            "access_key": env_str("AWS_ACCESS_KEY_ID") or None,
+            "secret_key": env_str("AWS_SECRET_ACCESS_KEY") or None,
+            "default_acl": None,
+            "querystring_auth": True,
+            "querystring_expire": STUDIO_S3_URL_SECONDS,
+            "signature_version": "s3v4",
+            # MinIO and most S3-compatible servers want bucket-in-path addresses.
+            "addressing_style": "path" if AWS_S3_ENDPOINT_URL else None,
+            # Never overwrite: a name is reused only by a new, unique file (as on disk).
+            "file_overwrite": False,
+            # Reads spool to a temporary file past this size, not to memory.
+            "max_memory_size": FILE_UPLOAD_MAX_MEMORY_SIZE,
+        },
+    }
+    if STUDIO_S3_REDIRECT:
+        # Pages show images the view redirects to the bucket: the browser must be allowed to load them.
+        if STUDIO_S3_PUBLIC_URL:
+            _parts = urlsplit(STUDIO_S3_PUBLIC_URL)
+            _bucket_origins = [f"{_parts.scheme}://{_parts.netloc}"]
+        else:
+            _region = AWS_S3_REGION_NAME or "us-east-1"
+            _bucket_origins = [f"https://{AWS_STORAGE_BUCKET_NAME}.s3.amazonaws.com",
+                               f"https://{AWS_STORAGE_BUCKET_NAME}.s3.{_region}.amazonaws.com"]
+        CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"] = [
+            *CONTENT_SECURITY_POLICY["DIRECTIVES"]["img-src"], *_bucket_origins]
+
+# --- Deploy (issue 13): rotating SECRET_KEY without signing everyone out (docs/deploy.md) ---
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])

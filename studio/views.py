@@ -6,7 +6,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.db.models import Prefetch
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from gallery.models import Image
 from gallery.permissions import can_change_job, get_visible_image, get_visible_job, visible_jobs
+from gallery.storage import serve_file
 from imageapi.params import N_MAX, N_MIN, is_experimental, output_dimensions, validate_size
 from imageapi.pricing import Usage, cost_usd, estimate_output_tokens
 from teams.selectors import destinations_for, remembered_destination
@@ -157,17 +158,13 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-def job_preview(request: HttpRequest, pk: int) -> FileResponse:
+def job_preview(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_visible_job(request.user, pk)
     if not job.preview:
         raise Http404
-    try:
-        handle = job.preview.open("rb")
-    except FileNotFoundError:
-        raise Http404 from None  # replaced by a newer preview in the meantime
-    response = FileResponse(handle, content_type=f"image/{job.preview.name.rsplit('.', 1)[-1]}")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    # A missing file was replaced by a newer preview in the meantime: a 404, and the card asks again.
+    return serve_file(job.preview, content_type=f"image/{job.preview.name.rsplit('.', 1)[-1]}",
+                      cache="private, no-store")
 
 
 @require_GET
