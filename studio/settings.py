@@ -195,3 +195,9 @@ SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
 CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No page shows a secret, whatever DEBUG says (see studio/security.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "studio.security.SecretSafeExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "studio.security.SecretSafeExceptionReporter"
+# Last, so the page it may render has the session, user, messages, htmx and CSP nonce.
+MIDDLEWARE.append("studio.security.UploadLimitMiddleware")
+MIDDLEWARE.insert(0, "studio.security.ErrorPageScrubMiddleware")
