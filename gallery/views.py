@@ -16,6 +16,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
 from . import services
+from .files import inert_file_response
 from .forms import GalleryFilterForm
 from .models import Collection, Image, ShareLink, Tag
 from .permissions import (
@@ -42,14 +43,12 @@ BULK_LIMIT = 500  # images one bulk action may name
 
 def _file_response(field: FieldFile, *, content_type: str, download_name: str | None = None,
                    cache: str = PRIVATE_CACHE) -> FileResponse:
+    """``content_type`` is what the file should be; the bytes decide what it is served as."""
     try:
         handle = field.open("rb")
     except (FileNotFoundError, ValueError):
         raise Http404 from None
-    response = FileResponse(handle, content_type=content_type, as_attachment=download_name is not None,
-                            filename=download_name or "")
-    response["Cache-Control"] = cache
-    return response
+    return inert_file_response(handle, download_name=download_name, cache=cache)
 
 
 def _filter_form(request: HttpRequest) -> GalleryFilterForm:

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
+from gallery.files import inert_file_response
 from gallery.models import Image
 from gallery.permissions import can_change_job, get_visible_image, get_visible_job, visible_jobs
 from imageapi.params import EDIT_IMAGES_MAX, N_MAX, N_MIN, is_experimental, output_dimensions, validate_size
@@ -166,9 +167,7 @@ def job_preview(request: HttpRequest, pk: int) -> FileResponse:
         handle = job.preview.open("rb")
     except FileNotFoundError:
         raise Http404 from None  # replaced by a newer preview in the meantime
-    response = FileResponse(handle, content_type=f"image/{job.preview.name.rsplit('.', 1)[-1]}")
-    response["Cache-Control"] = "private, no-store"
-    return response
+    return inert_file_response(handle, download_name=None, cache="private, no-store")
 
 
 @require_GET
