@@ -18,6 +18,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.exceptions import TooManyFilesSent
+from django.middleware.gzip import GZipMiddleware
 from django.utils.html import escape
 from django.utils.safestring import SafeData, mark_safe
 from django.views.debug import ExceptionReporter, SafeExceptionReporterFilter
@@ -139,3 +140,20 @@ class ErrorPageScrubMiddleware:
             if scrubbed != content:
                 response.content = scrubbed.encode(response.charset or "utf-8")
         return response
+
+
+class TextGZipMiddleware(GZipMiddleware):
+    """Django's GZip for pages and fragments only: images, zips and files are compressed already,
+    and streaming them through gzip would cost CPU and drop their Content-Length.
+
+    BREACH: pages carrying a secret next to reflected input (the CSRF token, a new share link in
+    a message, an invitation link) are still compressed. Django's CSRF token is masked afresh in
+    every response, and this middleware pads each response's gzip header with 0-100 random
+    bytes (Heal the Breach), which hides the length differences the attack measures."""
+
+    compressible = ("text/", "application/json", "application/javascript", "image/svg+xml")
+
+    def process_response(self, request: Any, response: Any) -> Any:
+        if not response.get("Content-Type", "").startswith(self.compressible):
+            return response
+        return super().process_response(request, response)

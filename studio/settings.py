@@ -201,3 +201,5 @@ DEFAULT_EXCEPTION_REPORTER = "studio.security.SecretSafeExceptionReporter"
 # Last, so the page it may render has the session, user, messages, htmx and CSP nonce.
 MIDDLEWARE.append("studio.security.UploadLimitMiddleware")
 MIDDLEWARE.insert(0, "studio.security.ErrorPageScrubMiddleware")
+# Outermost, so it compresses what the scrubber above has already checked (see TextGZipMiddleware).
+MIDDLEWARE.insert(0, "studio.security.TextGZipMiddleware")
