@@ -17,10 +17,12 @@ from django.conf import settings
 from django.core.files import File
 from django.core.files.storage import Storage
 from django.db.models.fields.files import FieldFile
-from django.http import FileResponse, Http404, HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.utils.http import content_disposition_header
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
+
+from .files import inert_file_response
 
 
 class PrivateS3Storage(S3Storage):
@@ -100,10 +102,8 @@ def serve_file(field: FieldFile, *, content_type: str, cache: str, download_name
         handle = field.open("rb")
     except (FileNotFoundError, ValueError):
         raise Http404 from None
-    response = FileResponse(handle, content_type=content_type, as_attachment=download_name is not None,
-                            filename=download_name or "")
-    response["Cache-Control"] = cache
-    return response
+    # Through this process the bytes decide the type, and the file can never act as a page.
+    return inert_file_response(handle, download_name=download_name, cache=cache)
 
 
 @dataclasses.dataclass

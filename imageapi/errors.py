@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 # Billing errors arrive as 429 but waiting never helps.
 NON_RETRYABLE_CODES = frozenset({"insufficient_quota", "billing_hard_limit_reached"})
 RETRYABLE_STATUSES = frozenset({408, 409, 429})
+# The official SDK honours a retry-after of up to two minutes; a longer one it does not
+# retry at all (the server asks for more patience than a retry loop should hold).
+MAX_RETRY_AFTER = 120.0
 
 
 @dataclass(eq=False)
@@ -31,6 +36,8 @@ class ImageAPIError(Exception):
     @property
     def retryable(self) -> bool:
         if self.code in NON_RETRYABLE_CODES:
+            return False
+        if self.retry_after is not None and math.isfinite(self.retry_after) and self.retry_after > MAX_RETRY_AFTER:
             return False
         if self.should_retry is not None:
             return self.should_retry
@@ -84,6 +91,18 @@ class APITimeoutError(APIConnectionError):
     """The request took longer than the configured timeout."""
 
 
+@dataclass(eq=False)
+class StreamInterruptedError(APIConnectionError):
+    """A stream broke after it had delivered events: the call has started (and may be billed),
+    and OpenAI has no idempotency key, so it is never re-sent blindly."""
+
+    previews: int = 0
+
+    @property
+    def retryable(self) -> bool:
+        return False
+
+
 class MalformedResponseError(ImageAPIError):
     """The answer was not the JSON or event stream the contract promises."""
 
@@ -119,3 +138,39 @@ def error_from_response(
         message=str(message), status=status, type=error.get("type"), code=code,
         param=error.get("param"), request_id=request_id, retry_after=retry_after,
     )
+
+
+# How an error event inside a 200 event stream reads as the HTTP error it stands for.
+_STATUS_BY_CODE = {
+    "insufficient_quota": 429, "billing_hard_limit_reached": 429, "rate_limit_exceeded": 429,
+    "moderation_blocked": 400, "invalid_api_key": 401, "model_not_found": 404,
+    "server_error": 500, "internal_error": 500, "timeout": 408,
+}
+_STATUS_BY_TYPE = {
+    "requests": 429, "tokens": 429, "rate_limit_error": 429, "insufficient_quota": 429,
+    "image_generation_user_error": 400, "invalid_request_error": 400,
+    "authentication_error": 401, "permission_error": 403, "not_found_error": 404,
+    "server_error": 500, "api_error": 500,
+}
+
+
+def error_from_event(event: Mapping[str, object], *, request_id: str | None = None) -> ImageAPIError:
+    """The typed error for an SSE ``error`` event, classed by its ``code`` then its ``type`` as
+    the HTTP error with the same body would be (a ``server_error`` is a ``ServerError``).
+
+    Accepts ``{"error": {...}}`` (the Images API) and a flat ``{"type": "error", "code": ...}``
+    (the Responses API). ``status`` holds the equivalent HTTP status: the stream's own was 200.
+    An error of a kind nobody documents is not retried: the call may already be under way.
+    """
+    body = event.get("error")
+    error = body if isinstance(body, Mapping) else event
+    code = error.get("code") if isinstance(error.get("code"), str) else None
+    type_ = error.get("type") if isinstance(error.get("type"), str) and error is body else None
+    status = _STATUS_BY_CODE.get(code or "") or _STATUS_BY_TYPE.get(type_ or "")
+    message = error.get("message") or "The Images API reported an error mid-stream."
+    param = error.get("param") if isinstance(error.get("param"), str) else None
+    if status is None:
+        return ImageAPIError(message=str(message), type=type_, code=code, param=param,
+                             request_id=request_id, should_retry=False)
+    return error_class_for(status, code)(message=str(message), status=status, type=type_, code=code,
+                                         param=param, request_id=request_id)

@@ -44,3 +44,17 @@ def inspect_image(data: bytes) -> ImageInfo:
             raise
         return ImageInfo(format=None, width=0, height=0, has_alpha=False, byte_size=len(data))
     return ImageInfo(format=fmt, width=width, height=height, has_alpha=has_alpha, byte_size=len(data))
+
+
+# The output formats the Images API produces, by their magic numbers.
+_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"))
+
+
+def sniff_format(data: bytes) -> str | None:
+    """``png``, ``jpeg`` or ``webp`` judged by the first bytes alone (no decoding), else None."""
+    for signature, name in _SIGNATURES:
+        if data.startswith(signature):
+            return name
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "webp"
+    return None

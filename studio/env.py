@@ -89,3 +89,21 @@ def env_url(name: str, default: str) -> str:
 
 def env_path(name: str, default: Path) -> Path:
     return _get(name, default, lambda raw: Path(raw).expanduser().resolve() if raw else default, "a path")
+
+
+def env_proxy_header(name: str) -> tuple[str, str] | None:
+    """Django's ``SECURE_PROXY_SSL_HEADER`` as ``HEADER,value``, e.g. ``X-Forwarded-Proto,https``
+    (or the META name ``HTTP_X_FORWARDED_PROTO,https``); empty turns it off."""
+
+    def parse(raw: str) -> tuple[str, str] | None:
+        if not raw:
+            return None
+        header, sep, value = (part.strip() for part in raw.partition(","))
+        if not sep or not header or not value or "," in value:
+            raise ValueError("")
+        header = header.upper().replace("-", "_")
+        if not header.replace("_", "").isalnum():
+            raise ValueError("the header name may hold only letters, digits, - and _")
+        return (header if header.startswith("HTTP_") else f"HTTP_{header}", value)
+
+    return _get(name, None, parse, "HEADER,value such as X-Forwarded-Proto,https")

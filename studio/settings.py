@@ -16,6 +16,7 @@ from .env import (
     env_int,
     env_list,
     env_path,
+    env_proxy_header,
     env_str,
     env_url,
 )
@@ -138,8 +139,6 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FILES = 20
 
 SESSION_COOKIE_HTTPONLY = True
-SESSION_COOKIE_SECURE = not DEBUG
-CSRF_COOKIE_SECURE = not DEBUG
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 CONTENT_SECURITY_POLICY = {
@@ -167,6 +166,9 @@ if STUDIO_PROVIDER == "openai" and not OPENAI_API_KEY:
 STUDIO_REQUEST_TIMEOUT = env_float("STUDIO_REQUEST_TIMEOUT", 600.0, minimum=1.0)
 STUDIO_CONNECT_TIMEOUT = env_float("STUDIO_CONNECT_TIMEOUT", 5.0, minimum=0.1)
 STUDIO_MAX_RETRIES = env_int("STUDIO_MAX_RETRIES", 2, maximum=10)
+# Connections to the Images API one process may hold: at least the calls it keeps in flight.
+STUDIO_HTTP_MAX_CONNECTIONS = env_int("STUDIO_HTTP_MAX_CONNECTIONS", 1000, minimum=1, maximum=100_000)
+STUDIO_HTTP_MAX_KEEPALIVE = env_int("STUDIO_HTTP_MAX_KEEPALIVE", 100, minimum=0, maximum=100_000)
 # How slow the offline emulator pretends to be (1.0 ≈ real pacing, 0 = instant).
 STUDIO_EMULATOR_LATENCY = env_float("STUDIO_EMULATOR_LATENCY", 1.0)
 STUDIO_WORKER_CONCURRENCY = env_int("STUDIO_WORKER_CONCURRENCY", 8, minimum=1, maximum=512)
@@ -235,3 +237,28 @@ if STUDIO_STORAGE == "s3":
 
 # --- Deploy (issue 13): rotating SECRET_KEY without signing everyone out (docs/deploy.md) ---
 SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", [])
+
+# --- Hardening (issue 13): HTTPS, error pages, throttling, compression, logs -----------------
+# Kept in one block so the storage settings (same issue) merge beside it without conflict.
+# HTTPS: Django's own names. In production the defaults are what `check --deploy` asks for;
+# set SECURE_SSL_REDIRECT=false and SECURE_HSTS_SECONDS=0 to try it over plain HTTP.
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", not DEBUG)
+# The container's health check asks over plain HTTP from inside; it must not be redirected.
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0 if DEBUG else 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", not DEBUG)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
+# Only behind a proxy that sets (and strips from clients) this header, e.g. X-Forwarded-Proto,https.
+SECURE_PROXY_SSL_HEADER = env_proxy_header("SECURE_PROXY_SSL_HEADER")
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", not DEBUG)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", not DEBUG)
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# No page shows a secret, whatever DEBUG says (see studio/security.py).
+DEFAULT_EXCEPTION_REPORTER_FILTER = "studio.security.SecretSafeExceptionReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "studio.security.SecretSafeExceptionReporter"
+# Last, so the page it may render has the session, user, messages, htmx and CSP nonce.
+MIDDLEWARE.append("studio.security.UploadLimitMiddleware")
+MIDDLEWARE.insert(0, "studio.security.ErrorPageScrubMiddleware")
+# Outermost, so it compresses what the scrubber above has already checked (see TextGZipMiddleware).
+MIDDLEWARE.insert(0, "studio.security.TextGZipMiddleware")

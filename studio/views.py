@@ -8,6 +8,7 @@ from django.db import DatabaseError, connection
 from django.db.models import Prefetch
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
@@ -15,7 +16,7 @@ from django.views.decorators.http import require_GET, require_POST
 from gallery.models import Image
 from gallery.permissions import can_change_job, get_visible_image, get_visible_job, visible_jobs
 from gallery.storage import serve_file
-from imageapi.params import N_MAX, N_MIN, is_experimental, output_dimensions, validate_size
+from imageapi.params import EDIT_IMAGES_MAX, N_MAX, N_MIN, is_experimental, output_dimensions, validate_size
 from imageapi.pricing import Usage, cost_usd, estimate_output_tokens
 from teams.selectors import destinations_for, remembered_destination
 from teams.services import destination_remember
@@ -230,3 +231,17 @@ def healthz(request: HttpRequest) -> JsonResponse:
                 "alive": age is not None and age <= HEARTBEAT_STALE_SECONDS},
     )
     return JsonResponse(body)
+
+
+def too_many_files(request: HttpRequest) -> HttpResponse:
+    """A request with more files than Django parses: on the edit form, the reason next to the
+    image field; anywhere else (or signed out) a page that says what happened."""
+    limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+    message = (f"Too many files in one request (more than {limit}). An edit takes at most {EDIT_IMAGES_MAX} "
+               "input images and a mask: choose fewer and submit again.")
+    if request.user.is_authenticated and request.path == reverse("studio:edit"):
+        form = _edit_form(request)
+        form.cleaned_data = {}
+        form.add_error("image", message)
+        return _submitted(request, form=form, job=None, mode="edit")
+    return render(request, "studio/too_many_files.html", {"message": message}, status=400)

@@ -4,13 +4,14 @@ Use it in-process through ``EmulatorTransport`` (an httpx transport) or over HTT
 ``make_wsgi_app`` / ``make_server``. Both run the same ``Emulator.handle``.
 """
 
-from .faults import FAULT_HEADER, FAULT_NAMES
+from .faults import FAULT_HEADER, FAULT_KEY_HEADER, FAULT_NAMES
 from .handler import Emulator, EmulatorResponse, ReadTimeoutExceeded, StreamCut
 from .transport import EmulatorTransport
 from .wsgi import make_server, make_wsgi_app
 
 __all__ = [
     "FAULT_HEADER",
+    "FAULT_KEY_HEADER",
     "FAULT_NAMES",
     "Emulator",
     "EmulatorResponse",

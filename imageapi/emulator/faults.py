@@ -2,14 +2,20 @@
 
 A request names one with the header ``x-emulator-fault: SPEC`` or a ``[[fault:SPEC]]``
 marker in its prompt. ``SPEC`` is ``NAME`` (every such request fails) or ``NAME:K`` (the
-first K requests carrying that exact spec fail, later ones succeed: how retries are proven).
+first K requests of the same scope fail, later ones succeed: how retries are proven).
+
+The scope of a ``NAME:K`` counter is the spec, the request's prompt and the optional header
+``x-emulator-fault-key``: a retry (same request) counts against the same K, while another
+test or client asking for the same fault with another prompt, or another key, gets its own
+K. Clients sharing one long-running emulator set ``x-emulator-fault-key`` (e.g. a test id)
+to be sure nobody else uses up their faults.
 """
 
 from __future__ import annotations
 
 import re
 import threading
-from collections import Counter
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +23,10 @@ from typing import Any
 from ..errors import ImageAPIError
 
 FAULT_HEADER = "x-emulator-fault"
+FAULT_KEY_HEADER = "x-emulator-fault-key"
+# Counters remembered at most; the least recently used are forgotten, so a long-running
+# server stays small (a forgotten scope starts again from K).
+FAULT_SCOPES_LIMIT = 10_000
 FAULT_MARKER = re.compile(r"\[\[fault:([^\]]*)\]\]")
 
 # Faults answered with an error body instead of images.
@@ -33,9 +43,10 @@ RATE_LIMIT_RETRY_SECONDS = 0.05
 
 @dataclass(frozen=True)
 class Fault:
-    spec: str  # exactly as the request wrote it: the key of its counter
+    spec: str  # exactly as the request wrote it
     name: str
     limit: int | None  # None: strike every request
+    scope: tuple[str, ...] = ()  # with the spec, the key of its counter (see the module's doc)
 
 
 class FaultSpecError(ValueError):
@@ -59,31 +70,40 @@ def parse_fault(spec: str) -> Fault:
 
 
 def requested_fault(headers: Mapping[str, str], params: Mapping[str, Any]) -> Fault | None:
-    """The fault a request asks for; the header wins over a prompt marker."""
+    """The fault a request asks for, scoped to its prompt and fault key; the header wins over
+    a prompt marker."""
+    prompt = params.get("prompt")
+    prompt = prompt if isinstance(prompt, str) else ""
     spec = headers.get(FAULT_HEADER)
     if not spec:
-        prompt = params.get("prompt")
-        match = FAULT_MARKER.search(prompt) if isinstance(prompt, str) else None
+        match = FAULT_MARKER.search(prompt)
         spec = match.group(1) if match else None
-    return parse_fault(spec) if spec else None
+    if not spec:
+        return None
+    fault = parse_fault(spec)
+    return Fault(spec=fault.spec, name=fault.name, limit=fault.limit,
+                 scope=(headers.get(FAULT_KEY_HEADER, ""), prompt))
 
 
 class FaultCounter:
-    """How often each ``NAME:K`` spec has struck; shared by the server's threads."""
+    """How often each ``NAME:K`` fault has struck in its scope; shared by the server's threads."""
 
-    def __init__(self) -> None:
-        self._strikes: Counter[str] = Counter()
+    def __init__(self, *, limit: int = FAULT_SCOPES_LIMIT) -> None:
+        self._strikes: OrderedDict[tuple[str, ...], int] = OrderedDict()
+        self._limit = limit
         self._lock = threading.Lock()
 
     def strikes(self, fault: Fault) -> bool:
         """Whether ``fault`` hits this request (and count it when it does)."""
         if fault.limit is None:
             return True
+        key = (fault.spec, *fault.scope)
         with self._lock:
-            if self._strikes[fault.spec] >= fault.limit:
-                return False
-            self._strikes[fault.spec] += 1
-            return True
+            struck = self._strikes.pop(key, 0)
+            self._strikes[key] = min(struck + 1, fault.limit)  # most recently used last
+            while len(self._strikes) > self._limit:
+                self._strikes.popitem(last=False)
+            return struck < fault.limit
 
 
 def fault_error(name: str, *, model: str, api_key: str, request_id: str) -> ImageAPIError:

@@ -159,6 +159,25 @@ class Job:
         encoded = pictures.encode(picture, self.output_format, self.compression)
         return base64.b64encode(encoded).decode()
 
+    def _cached(self, kind: str, index: int, make: Callable[[], tuple[str, ...]]) -> tuple[str, ...]:
+        # A generation is fully determined by these fields; an edit also by its uploads, which
+        # are not kept, so edits are drawn every time.
+        if self.endpoint != "generations":
+            return make()
+        key = (kind, index, self.prompt, self.width, self.height, self.background, self.output_format,
+               self.compression, self.partial_images if kind == "partials" else 0)
+        return pictures.ENCODED.get(key, make)
+
+    def final_b64(self, index: int, *, rendered: Callable[[], Image.Image] | None = None) -> str:
+        """Picture ``index``, encoded; ``rendered`` supplies it when already drawn."""
+        [text] = self._cached("final", index, lambda: (self.b64((rendered or (lambda: self.render(index)))()),))
+        return text
+
+    def partials_b64(self, first: Callable[[], Image.Image]) -> tuple[str, ...]:
+        """The partial previews of the first picture, encoded."""
+        return self._cached("partials", 0, lambda: tuple(
+            self.b64(preview) for preview in pictures.partial_previews(first(), self.partial_images)))
+
     def usage(self, *, partials_delivered: int) -> Usage:
         return request_usage(text_tokens=self.text_tokens, image_tokens=self.image_tokens, n=self.n,
                              width=self.width, height=self.height, quality=self.quality,
@@ -276,25 +295,38 @@ class Emulator:
         step = seconds / (job.partial_images + 1)
         created_at = int(time.time())
         pause(step / 2)  # the first image's draft, before anything can be shown
-        first = job.render(0)
-        for position, preview in enumerate(pictures.partial_previews(first, job.partial_images)):
+        drawn: list[Image.Image] = []
+
+        def first() -> Image.Image:  # drawn once, and only if the cache lacks it
+            if not drawn:
+                drawn.append(job.render(0))
+            return drawn[0]
+
+        previews = job.partials_b64(first) if job.partial_images else ()
+        for position, preview in enumerate(previews):
             yield format_event(
                 partial_event(job, preview, position=position, created_at=created_at))
             pause(step)
         pause(step / 2)
         total = job.usage(partials_delivered=job.partial_images)
         for index in range(job.n):
-            picture = first if index == 0 else job.render(index)
+            picture = job.final_b64(index, rendered=first if index == 0 else None)
             yield format_event(completed_event(job, picture, index=index, total=total,
                                                created_at=int(time.time())))
 
     def _cut(self, job: Job) -> EmulatorResponse:
-        """Fault ``stream_cut``. A stream: the first event (half of it if there are no
-        partials), then the connection drops while the declared length promised more.
-        Not a stream: a JSON body cut in half, that ends cleanly."""
+        """Fault ``stream_cut``: the connection drops while the declared length promised more.
+        A stream: after the first event (half of it if there are no partials). Not a stream:
+        half-way through the JSON body, as a real cut does (not a short body that ends cleanly)."""
         if not job.stream:
             body = json.dumps(images_body(job)).encode()
-            return raw_response(200, "application/json", body[: len(body) // 2])
+
+            def dropped_body() -> Iterator[bytes]:
+                yield body[: len(body) // 2]
+                raise StreamCut("The emulated connection dropped in the middle of the body.")
+
+            return EmulatorResponse(200, {"content-type": "application/json", "content-length": str(len(body))},
+                                    dropped_body())
         events = list(self._events(job, pause=Pause(lambda _: None, None), seconds=0))
         sent = events[0] if job.partial_images else events[0][: len(events[0]) // 2]
 
@@ -540,21 +572,23 @@ def malformed_response(job: Job) -> EmulatorResponse:
 def images_body(job: Job) -> dict[str, Any]:
     return {
         "created": int(time.time()),
-        "data": [{"b64_json": job.b64(job.render(index))} for index in range(job.n)],
+        "data": [{"b64_json": job.final_b64(index)} for index in range(job.n)],
         **job.settings(),
         "usage": job.usage(partials_delivered=0).as_api(),
     }
 
 
-def partial_event(job: Job, preview: Image.Image, *, position: int,
+def partial_event(job: Job, preview: str, *, position: int,
                   created_at: int) -> dict[str, Any]:
-    return {"type": event_type(job.endpoint, "partial_image"), "b64_json": job.b64(preview),
+    """``preview`` is the encoded (base64) partial image."""
+    return {"type": event_type(job.endpoint, "partial_image"), "b64_json": preview,
             "partial_image_index": position, "created_at": created_at, **job.settings()}
 
 
-def completed_event(job: Job, picture: Image.Image, *, index: int, total: Usage,
+def completed_event(job: Job, picture: str, *, index: int, total: Usage,
                     created_at: int) -> dict[str, Any]:
+    """``picture`` is the encoded (base64) image."""
     usage = completed_event_usage(total, index=index, n=job.n, width=job.width, height=job.height,
                                   quality=job.quality)
-    return {"type": event_type(job.endpoint, "completed"), "b64_json": job.b64(picture),
+    return {"type": event_type(job.endpoint, "completed"), "b64_json": picture,
             "created_at": created_at, **job.settings(), "usage": usage.as_api()}

@@ -11,7 +11,9 @@ import colorsys
 import hashlib
 import io
 import random
-from collections.abc import Sequence
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
 
 from PIL import Image, ImageDraw, ImageFont, ImageOps
 
@@ -23,6 +25,9 @@ CAPTION_WORDS = 6
 CAPTION_CHARS = 48
 PNG_COMPRESS_LEVEL = 1  # speed over size: a 1024x1024 PNG encodes in tens of ms
 RESTYLE_TINT_STRENGTH = 0.35
+# Encoded pictures kept for identical requests (a PNG of 1024x1024 costs tens of ms of CPU;
+# a worker with 1,000 calls in flight against the emulator must not spend its time here).
+ENCODED_CACHE_BYTES = 256 * 1024 * 1024
 
 
 def seeded_random(prompt: str, index: int, purpose: str) -> random.Random:
@@ -183,3 +188,48 @@ def encode(picture: Image.Image, output_format: str, compression: int) -> bytes:
     else:
         raise ValueError(f"Unsupported output format {output_format!r}.")
     return buffer.getvalue()
+
+
+class EncodedCache:
+    """A thread-safe LRU of encoded pictures (base64 text), bounded by their total size.
+
+    Pictures are deterministic, so a key that names everything a picture depends on may be
+    shared by every emulator in the process. Two threads missing the same key at once both
+    draw it (cheaper than making one wait on a lock for the other's drawing)."""
+
+    def __init__(self, max_bytes: int = ENCODED_CACHE_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._entries: OrderedDict[Hashable, tuple[str, ...]] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get(self, key: Hashable, make: Callable[[], tuple[str, ...]]) -> tuple[str, ...]:
+        with self._lock:
+            found = self._entries.get(key)
+            if found is not None:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return found
+            self.misses += 1
+        value = make()
+        size = sum(len(text) for text in value)
+        if size > self.max_bytes:
+            return value
+        with self._lock:
+            if key not in self._entries:
+                self._entries[key] = value
+                self._size += size
+                while self._size > self.max_bytes:
+                    _, evicted = self._entries.popitem(last=False)
+                    self._size -= sum(len(text) for text in evicted)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._size = 0
+
+
+ENCODED = EncodedCache()

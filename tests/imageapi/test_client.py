@@ -39,6 +39,7 @@ from imageapi.errors import (
     QuotaExceededError,
     RateLimitError,
     ServerError,
+    StreamInterruptedError,
 )
 from imageapi.pricing import PARTIAL_IMAGE_TOKENS, output_image_tokens
 from tests.conftest import make_mask, make_png
@@ -237,10 +238,14 @@ def test_an_edit_with_every_option_sends_none_of_the_refused_fields(client: Imag
 
 # -- streaming -------------------------------------------------------------------------------
 
-def _stream(client: ImagesClient, endpoint: str, **params: Any) -> list[PartialImage | ImageResult]:
+def _stream_iter(client: ImagesClient, endpoint: str, **params: Any) -> Iterator[PartialImage | ImageResult]:
     if endpoint == "edits":
-        return list(client.edit_stream(images=[input_png()], mask=input_mask(), **params))
-    return list(client.generate_stream(**params))
+        return client.edit_stream(images=[input_png()], mask=input_mask(), **params)
+    return client.generate_stream(**params)
+
+
+def _stream(client: ImagesClient, endpoint: str, **params: Any) -> list[PartialImage | ImageResult]:
+    return list(_stream_iter(client, endpoint, **params))
 
 
 @pytest.mark.parametrize("endpoint", ["generations", "edits"])
@@ -444,39 +449,91 @@ def test_a_malformed_answer_is_a_malformed_response_error_and_not_retried(
     assert len(emulator.requests_seen) == 1 and sleeps == []
 
 
-def test_a_json_answer_cut_short_is_malformed_and_not_retried(
+def test_a_json_answer_cut_mid_body_is_a_connection_error_and_retried(
     client: ImagesClient, emulator: Emulator, sleeps: list[float],
 ) -> None:
-    with pytest.raises(MalformedResponseError) as caught:
+    with pytest.raises(APIConnectionError) as caught:
         client.generate(prompt=faulty("stream_cut"), size=SIZE, quality="low")
-    assert caught.value.status == 200 and caught.value.request_id
-    assert len(emulator.requests_seen) == 1 and sleeps == []
+    assert type(caught.value) is APIConnectionError and caught.value.status is None
+    assert len(emulator.requests_seen) == 3 and len(sleeps) == 2
+    result = client.generate(prompt=faulty("stream_cut:1"), size=SIZE, quality="low")
+    assert result.images and len(emulator.requests_seen) == 5
 
 
-@pytest.mark.parametrize("partial_images", [0, 2])
 @pytest.mark.parametrize("endpoint", ["generations", "edits"])
-def test_a_cut_stream_is_retried_and_restarts(
-    client: ImagesClient, emulator: Emulator, sleeps: list[float], partial_images: int, endpoint: str,
+def test_a_stream_cut_before_any_event_is_retried_and_restarts(
+    client: ImagesClient, emulator: Emulator, sleeps: list[float], endpoint: str,
 ) -> None:
     hook = Recorder()
+    # Without partials the cut falls inside the first event: nothing was delivered.
     events = _stream(client, endpoint, prompt=faulty("stream_cut:1"), size=SIZE, quality="low",
-                     partial_images=partial_images, on_retry=hook)
+                     partial_images=0, on_retry=hook)
 
-    *partials, result = events
-    # With partials, the cut attempt delivered the first one; the new attempt starts over.
-    expected = [0, *range(partial_images)] if partial_images else []
-    assert [partial.partial_image_index for partial in partials] == expected
+    [result] = events
     assert isinstance(result, ImageResult) and result.images
     assert len(emulator.requests_seen) == 2 and len(sleeps) == 1
     [(attempt, error, _)] = hook.calls
     assert attempt == 1 and type(error) is APIConnectionError
 
 
-def test_a_stream_that_is_always_cut_fails_with_a_connection_error(
+@pytest.mark.parametrize("endpoint", ["generations", "edits"])
+def test_a_stream_cut_after_a_partial_is_not_resent(
+    client: ImagesClient, emulator: Emulator, sleeps: list[float], endpoint: str,
+) -> None:
+    hook = Recorder()
+    stream = _stream_iter(client, endpoint, prompt=faulty("stream_cut:1"), size=SIZE, quality="low",
+                          partial_images=2, on_retry=hook)
+    received = []
+    with pytest.raises(StreamInterruptedError) as caught:
+        for event in stream:
+            received.append(event)
+
+    assert [partial.partial_image_index for partial in received] == [0]  # delivered once, never again
+    assert str(caught.value) == "The connection dropped after 1 preview; resubmit."
+    assert caught.value.previews == 1 and caught.value.request_id
+    assert isinstance(caught.value, APIConnectionError) and not caught.value.retryable
+    assert len(emulator.requests_seen) == 1 and sleeps == [] and hook.calls == []
+
+
+def test_a_stream_cut_after_several_events_counts_the_previews(sleeps: list[float]) -> None:
+    b64 = base64.b64encode(make_png(16, 16)).decode()
+    partial = {"type": "image_generation.partial_image", "b64_json": b64, "output_format": "png"}
+    body = sse({**partial, "partial_image_index": 0}, {**partial, "partial_image_index": 1})
+
+    requests: list[httpx.Request] = []
+
+    def cut_after_two(request: httpx.Request) -> httpx.Response:
+        requests.append(request)
+        return httpx.Response(200, headers={"content-type": "text/event-stream"},
+                              stream=_BrokenStream(body, request))
+
+    client = ImagesClient(api_key=API_KEY, transport=httpx.MockTransport(cut_after_two), sleep=sleeps.append)
+    try:
+        with pytest.raises(StreamInterruptedError) as caught:
+            list(client.generate_stream(prompt=PROMPT, partial_images=3))
+    finally:
+        client.close()
+    assert str(caught.value) == "The connection dropped after 2 previews; resubmit."
+    assert len(requests) == 1 and sleeps == []
+
+
+class _BrokenStream(httpx.SyncByteStream):
+    """A body that breaks, as a dropped connection does, after ``body``."""
+
+    def __init__(self, body: bytes, request: httpx.Request) -> None:
+        self._body, self._request = body, request
+
+    def __iter__(self) -> Iterator[bytes]:
+        yield self._body
+        raise httpx.RemoteProtocolError("peer closed connection without sending complete message body",
+                                        request=self._request)
+
+
+def test_a_stream_that_is_always_cut_before_any_event_fails_with_a_connection_error(
     client: ImagesClient, emulator: Emulator, sleeps: list[float],
 ) -> None:
     with pytest.raises(APIConnectionError) as caught:
-        list(client.generate_stream(prompt=faulty("stream_cut"), size=SIZE, quality="low", partial_images=1))
+        list(client.generate_stream(prompt=faulty("stream_cut"), size=SIZE, quality="low"))
     assert type(caught.value) is APIConnectionError
     assert caught.value.request_id and caught.value.status is None
     assert len(emulator.requests_seen) == 3 and len(sleeps) == 2
@@ -584,9 +641,16 @@ def _rate_limited_then_ok(headers: dict[str, str]) -> Script:
     ({"retry-after": "1.5"}, 1.5, 1.5),
     ({"retry-after-ms": "250", "retry-after": "9"}, 0.25, 0.25),  # the precise hint wins
     ({"retry-after-ms": "oops", "retry-after": "3"}, 3.0, 3.0),
-    ({"retry-after": "300"}, *FIRST_BACKOFF),  # above 120 s: our own backoff instead
+    ({"retry-after": "120"}, 120.0, 120.0),  # the longest wait the SDK honours
+    ({"retry-after-ms": "120000"}, 120.0, 120.0),
     ({"retry-after": "soon"}, *FIRST_BACKOFF),  # unreadable
+    ({"retry-after-ms": "soon", "retry-after": "soon"}, *FIRST_BACKOFF),
     ({"retry-after-ms": "-5"}, *FIRST_BACKOFF),  # negative
+    ({"retry-after-ms": "0"}, *FIRST_BACKOFF),  # zero still backs off
+    ({"retry-after": "0"}, *FIRST_BACKOFF),
+    ({"retry-after": "inf"}, *FIRST_BACKOFF),  # not finite: backoff, still retried
+    ({"retry-after-ms": "nan"}, *FIRST_BACKOFF),
+    ({"retry-after": formatdate(time.time() - 60, usegmt=True)}, *FIRST_BACKOFF),  # a date in the past
     ({}, *FIRST_BACKOFF),
 ])
 def test_retry_after_is_honoured_when_sensible(scripted: Callable[..., ImagesClient], sleeps: list[float],
@@ -608,11 +672,30 @@ def test_retry_after_as_an_http_date_is_read_as_seconds_from_now(scripted: Calla
     assert sleeps == [delay] and delay == error.retry_after
 
 
-def test_retry_after_above_the_cap_is_kept_on_the_error_but_ignored(scripted: Callable[..., ImagesClient]) -> None:
-    script = Script(*[httpx.Response(429, json=error_body(type_="requests"), headers={"retry-after": "300"})] * 3)
+@pytest.mark.parametrize(("headers", "retry_after"), [
+    ({"retry-after": "300"}, 300.0),
+    ({"retry-after": "120.5"}, 120.5),
+    ({"retry-after-ms": "121000", "retry-after": "1"}, 121.0),
+    ({"retry-after": "1e999"}, 121.0),  # a numeric overflow is an excessive wait, not "infinity"
+    ({"retry-after": "300", "x-should-retry": "true"}, 300.0),  # the cap comes first, as in the SDK
+])
+def test_a_retry_after_above_two_minutes_is_not_retried_at_all(
+    scripted: Callable[..., ImagesClient], sleeps: list[float], headers: dict[str, str], retry_after: float,
+) -> None:
+    script = _rate_limited_then_ok(headers)
     with pytest.raises(RateLimitError) as caught:
         scripted(script).generate(prompt=PROMPT)
-    assert caught.value.retry_after == 300.0 and len(script.requests) == 3
+    assert caught.value.retry_after == retry_after and not caught.value.retryable
+    assert len(script.requests) == 1 and sleeps == []
+
+
+@pytest.mark.usefixtures("real_backoff")
+def test_a_retry_after_on_a_server_error_is_honoured_too(scripted: Callable[..., ImagesClient],
+                                                        sleeps: list[float]) -> None:
+    script = Script(httpx.Response(503, json=error_body(), headers={"retry-after-ms": "1500"}),
+                    httpx.Response(200, json=images_body()))
+    assert scripted(script).generate(prompt=PROMPT).images
+    assert sleeps == [1.5]
 
 
 def test_request_id_comes_from_x_request_id(scripted: Callable[..., ImagesClient]) -> None:
@@ -725,13 +808,13 @@ def test_retry_delay_jitter_takes_off_at_most_a_quarter(monkeypatch: pytest.Monk
     assert [real_retry_delay(attempt) for attempt in (0, 1, 10)] == pytest.approx(expected)
 
 
-@pytest.mark.parametrize("retry_after", [0.0, 0.05, 3.0, 120.0])
+@pytest.mark.parametrize("retry_after", [0.001, 0.05, 3.0, 120.0])
 def test_retry_delay_honours_a_retry_after_in_range(retry_after: float) -> None:
     assert real_retry_delay(0, retry_after=retry_after) == retry_after
     assert real_retry_delay(5, retry_after=retry_after) == retry_after
 
 
-@pytest.mark.parametrize("retry_after", [120.5, 3600.0, -1.0])
+@pytest.mark.parametrize("retry_after", [0.0, 120.5, 3600.0, -1.0, float("inf"), float("nan")])
 def test_retry_delay_ignores_a_retry_after_out_of_range(retry_after: float) -> None:
     assert 0.375 <= real_retry_delay(0, retry_after=retry_after) <= 0.5
 
@@ -842,11 +925,28 @@ def test_over_real_http_a_dropped_stream_is_retried_and_errors_are_typed(emulato
     with serving(emulator) as base_url:
         client = ImagesClient(api_key=API_KEY, base_url=base_url + "/", timeout=10, sleep=slept.append)
         try:
-            *_, result = list(client.generate_stream(prompt=faulty("stream_cut:1"), size=SIZE, quality="low",
-                                                     partial_images=1))
+            *_, result = list(client.generate_stream(prompt=faulty("stream_cut:1"), size=SIZE, quality="low"))
             with pytest.raises(AuthenticationError) as caught:
                 client.generate(prompt=faulty("unauthorized"), size=SIZE, quality="low")
         finally:
             client.close()
     assert isinstance(result, ImageResult) and len(slept) == 1
+    assert len(emulator.requests_seen) == 3
     assert caught.value.status == 401 and caught.value.request_id
+
+
+def test_over_real_http_a_stream_cut_after_a_partial_makes_one_request(emulator: Emulator) -> None:
+    slept: list[float] = []
+    with serving(emulator) as base_url:
+        client = ImagesClient(api_key=API_KEY, base_url=base_url, timeout=10, sleep=slept.append)
+        received = []
+        try:
+            with pytest.raises(StreamInterruptedError) as caught:
+                for event in client.generate_stream(prompt=faulty("stream_cut:1"), size=SIZE, quality="low",
+                                                    partial_images=2):
+                    received.append(event)
+        finally:
+            client.close()
+    assert [partial.partial_image_index for partial in received] == [0]
+    assert caught.value.previews == 1 and caught.value.request_id
+    assert len(emulator.requests_seen) == 1 and slept == []

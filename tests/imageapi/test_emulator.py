@@ -795,12 +795,17 @@ def test_stream_cut_without_partials_cuts_the_completed_event(api: httpx.Client)
     assert not received.endswith(b"\n\n")
 
 
-def test_stream_cut_without_streaming_truncates_the_json(api: httpx.Client) -> None:
-    response = generate(api, size=WIDE, headers={"x-emulator-fault": "stream_cut"})
-    assert response.status_code == 200
-    assert response.content.startswith(b'{"created": ')
-    with pytest.raises(json.JSONDecodeError):
-        json.loads(response.content)
+def test_stream_cut_without_streaming_drops_the_connection_mid_body(api: httpx.Client) -> None:
+    received = bytearray()
+    with pytest.raises(httpx.RemoteProtocolError), api.stream(
+        "POST", "/images/generations", headers={"x-emulator-fault": "stream_cut"},
+        json={"prompt": "A bridge", "size": WIDE},
+    ) as response:
+        assert response.status_code == 200
+        for chunk in response.iter_bytes():
+            received.extend(chunk)
+    assert received.startswith(b'{"created": ')
+    assert 0 < len(received) < int(response.headers["content-length"])
 
 
 def test_malformed_json_is_a_200_that_does_not_parse(api: httpx.Client) -> None:

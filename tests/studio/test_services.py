@@ -127,10 +127,18 @@ def test_transient_errors_beyond_the_retries_fail_the_job(alice):
     assert job.error_message and "api key" not in job.error_message.lower()
 
 
-def test_a_stream_cut_mid_way_is_retried(alice):
-    job = _run(alice, prompt="a bridge [[fault:stream_cut:1]]", partial_images=2)
+def test_a_stream_cut_before_any_event_is_retried(alice):
+    job = _run(alice, prompt="a bridge [[fault:stream_cut:1]]", partial_images=0)
     assert job.status == Job.Status.SUCCEEDED
     assert job.attempts == 2
+
+
+def test_a_stream_cut_after_a_preview_fails_without_a_second_call(alice):
+    # A second request would be a second paid generation (issue 9).
+    job = _run(alice, prompt="a bridge [[fault:stream_cut:1]]", partial_images=2)
+    assert job.status == Job.Status.FAILED
+    assert job.error_message == "The connection dropped after 1 preview; resubmit."
+    assert job.attempts == 1
 
 
 def test_a_malformed_answer_fails_the_job_without_a_retry(alice):
