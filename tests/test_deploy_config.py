@@ -160,7 +160,7 @@ def variables_read() -> frozenset[str]:
                 called = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
                 is_environ_get = called == "get" and isinstance(function, ast.Attribute) and \
                     ast.unparse(function.value) in ("os.environ", "environ")
-                if called in readers - {"get"} or is_environ_get:
+                if called in readers - {"get"} or called.startswith("env_") or is_environ_get:
                     names.add(str(node.args[0].value))
             elif isinstance(node, ast.Subscript) and ast.unparse(node.value) == "os.environ" \
                     and isinstance(node.slice, ast.Constant):
@@ -435,17 +435,42 @@ def test_every_required_variable_is_in_the_example_env_file():
         compose(env=())
 
 
-def test_the_settings_start_with_the_composed_environment():
-    """The web's environment, as compose hands it over, loads the settings and selects the bucket."""
+def _example_env() -> dict[str, str]:
+    """.env.example as an operator fills it in: its values, and the secrets it leaves blank."""
+    values = dict(line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines()
+                  if "=" in line and not line.startswith("#"))
+    return {**values, **{name: value for name, value in EXAMPLE_ENV.items() if not values.get(name)}}
+
+
+def _start_web(web_environment: dict[str, str], code: str) -> subprocess.CompletedProcess[str]:
     environment = {name: value for name, value in os.environ.items()
-                   if not name.startswith(("STUDIO_", "AWS_", "DATABASE_", "OPENAI_", "SECRET_", "DEBUG"))}
-    environment.update(compose()["services"]["web"]["environment"], DJANGO_SETTINGS_MODULE="studio.settings")
+                   if not name.startswith(("STUDIO_", "AWS_", "DATABASE_", "OPENAI_", "SECRET_", "DEBUG", "SECURE_",
+                                           "SESSION_", "CSRF_", "ALLOWED_"))}
+    environment.update(web_environment, DJANGO_SETTINGS_MODULE="studio.settings")
+    return subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment,  # noqa: S603
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
+@pytest.mark.parametrize("env_file", ["secrets only", ".env.example"])
+def test_the_settings_start_with_the_composed_environment(env_file):
+    """The web's environment, as compose hands it over, loads the settings and selects the bucket."""
+    env = EXAMPLE_ENV if env_file == "secrets only" else _example_env()
+    web = compose(env=tuple(env.items()))["services"]["web"]["environment"]
     code = ("import json; from django.conf import settings as s; "
-            "print(json.dumps([s.DEBUG, s.STORAGES['default']['BACKEND'], s.DATABASES['default']['HOST']]))")
-    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=environment,  # noqa: S603
-                            capture_output=True, text=True, timeout=60, check=False)
+            "print(json.dumps([s.DEBUG, s.STORAGES['default']['BACKEND'], s.DATABASES['default']['HOST'], "
+            "s.SECURE_SSL_REDIRECT]))")
+    result = _start_web(web, code)
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [False, "gallery.storage.PrivateS3Storage", "db"]
+    # The trial over plain HTTP on localhost must not be redirected to an HTTPS nobody serves.
+    assert json.loads(result.stdout) == [False, "gallery.storage.PrivateS3Storage", "db", env_file == "secrets only"]
+
+
+def test_the_composed_production_settings_pass_check_deploy():
+    web = compose()["services"]["web"]["environment"]
+    code = ("import django; django.setup(); from django.core.management import call_command; "
+            "call_command('check', deploy=True, fail_level='WARNING')")
+    result = _start_web(web, code)
+    assert result.returncode == 0, result.stderr
 
 
 # -- the guide ----------------------------------------------------------------------------------------
