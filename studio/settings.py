@@ -1,6 +1,7 @@
 """Settings, all from the environment (see README "Configuration")."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -203,3 +204,17 @@ MIDDLEWARE.append("studio.security.UploadLimitMiddleware")
 MIDDLEWARE.insert(0, "studio.security.ErrorPageScrubMiddleware")
 # Outermost, so it compresses what the scrubber above has already checked (see TextGZipMiddleware).
 MIDDLEWARE.insert(0, "studio.security.TextGZipMiddleware")
+# Login throttling (django-axes): a kept library instead of our own counters; failures are
+# counted per account and, separately, per client address, in the database (shared by all web
+# processes). STUDIO_TRUSTED_PROXIES: how many proxies in front append to X-Forwarded-For.
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("STUDIO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("STUDIO_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # successful log-ins are not kept; failures are
+AXES_LOCKOUT_CALLABLE = "studio.security.login_locked_out"
+AXES_CLIENT_IP_CALLABLE = "studio.security.client_ip"
+STUDIO_TRUSTED_PROXIES = env_int("STUDIO_TRUSTED_PROXIES", 0, maximum=10)
