@@ -218,3 +218,6 @@ AXES_DISABLE_ACCESS_LOG = True  # successful log-ins are not kept; failures are
 AXES_LOCKOUT_CALLABLE = "studio.security.login_locked_out"
 AXES_CLIENT_IP_CALLABLE = "studio.security.client_ip"
 STUDIO_TRUSTED_PROXIES = env_int("STUDIO_TRUSTED_PROXIES", 0, maximum=10)
+# Per-user submit rate (jobs per window, 0 = no limit), apart from any budget.
+STUDIO_SUBMIT_RATE_LIMIT = env_int("STUDIO_SUBMIT_RATE_LIMIT", 20)
+STUDIO_SUBMIT_RATE_WINDOW = env_int("STUDIO_SUBMIT_RATE_WINDOW", 60, minimum=1, maximum=86_400)

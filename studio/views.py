@@ -6,6 +6,7 @@ from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.db.models import Prefetch
+from django.forms.utils import ErrorDict
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,6 +25,7 @@ from teams.services import destination_remember
 from . import services
 from .forms import CUSTOM_SIZE, EditForm, GenerateForm
 from .models import Job, WorkerHeartbeat
+from .ratelimit import rate_limit_message, submit_retry_after
 from .selectors import recent_prompts
 
 RECENT_JOBS = 12
@@ -119,9 +121,25 @@ def _submitted(request: HttpRequest, *, form: GenerateForm | EditForm, job: Job 
     return _page(request, mode=mode, status=400, **kwargs)
 
 
+def _rate_limited(request: HttpRequest, *, form: GenerateForm | EditForm, mode: str,
+                  retry_after: int) -> HttpResponse:
+    """429 with the form as sent and the reason above it (not validated: nothing is submitted)."""
+    form._errors, form.cleaned_data = ErrorDict(), {}
+    form.add_error(None, rate_limit_message(retry_after))
+    if request.htmx:
+        key = "generate_form" if mode == "generate" else "edit_form"
+        response = render(request, f"studio/home.html#{key}", {key: form, "mode": mode}, status=429)
+    else:
+        response = _page(request, mode=mode, status=429, **{f"{mode}_form": form})
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 @require_POST
 def generate(request: HttpRequest) -> HttpResponse:
     form = _generate_form(request, data=request.POST)
+    if (retry_after := submit_retry_after(user=request.user)) is not None:
+        return _rate_limited(request, form=form, mode="generate", retry_after=retry_after)
     job = None
     if form.is_valid():
         job = services.job_submit_generation(user=request.user, request=form.api_request, space=form.destination)
@@ -132,6 +150,8 @@ def generate(request: HttpRequest) -> HttpResponse:
 @require_POST
 def edit(request: HttpRequest) -> HttpResponse:
     form = _edit_form(request, data=request.POST, files=request.FILES)
+    if (retry_after := submit_retry_after(user=request.user)) is not None:
+        return _rate_limited(request, form=form, mode="edit", retry_after=retry_after)
     job = None
     if form.is_valid():
         job = services.job_submit_edit(user=request.user, request=form.api_request, images=form.uploads,

@@ -59,7 +59,8 @@ def test_production_defaults_are_the_safe_ones():
 @pytest.mark.parametrize(("name", "value"), [
     ("SECURE_HSTS_SECONDS", "a year"), ("SECURE_HSTS_SECONDS", "-1"), ("SECURE_SSL_REDIRECT", "maybe"),
     ("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto"), ("SECURE_PROXY_SSL_HEADER", "X Forwarded,https"),
-    ("SECURE_HSTS_PRELOAD", "2"),
+    ("SECURE_HSTS_PRELOAD", "2"), ("STUDIO_SUBMIT_RATE_LIMIT", "-1"), ("STUDIO_SUBMIT_RATE_WINDOW", "0"),
+    ("STUDIO_LOGIN_FAILURE_LIMIT", "0"), ("STUDIO_TRUSTED_PROXIES", "many"),
 ])
 def test_a_bad_value_stops_start_up_naming_the_variable(name, value):
     result = run(["manage.py", "check", "--deploy"], production_env(**{name: value}))
