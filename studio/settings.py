@@ -221,3 +221,25 @@ STUDIO_TRUSTED_PROXIES = env_int("STUDIO_TRUSTED_PROXIES", 0, maximum=10)
 # Per-user submit rate (jobs per window, 0 = no limit), apart from any budget.
 STUDIO_SUBMIT_RATE_LIMIT = env_int("STUDIO_SUBMIT_RATE_LIMIT", 20)
 STUDIO_SUBMIT_RATE_WINDOW = env_int("STUDIO_SUBMIT_RATE_WINDOW", 60, minimum=1, maximum=86_400)
+# Logs: JSON lines in production (request id, user id, job id; secrets masked, no bytes),
+# plain lines in development. STUDIO_LOG_LEVEL=DEBUG also logs prompts.
+STUDIO_LOG_FORMAT = env_choice("STUDIO_LOG_FORMAT", "plain" if DEBUG else "json", ("json", "plain"))
+STUDIO_LOG_LEVEL = env_choice("STUDIO_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "studio.logs.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "studio.logs.SecretSafeJsonFormatter", "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+                 "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s %(job_id)s"},
+        "plain": {"()": "studio.logs.SecretSafeFormatter",
+                  "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": STUDIO_LOG_FORMAT,
+                             "filters": ["context"]}},
+    "root": {"handlers": ["console"], "level": STUDIO_LOG_LEVEL},
+    # httpx logs every request line at INFO; the worker logs its own summary instead.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+}
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "studio.logs.RequestLogContextMiddleware")

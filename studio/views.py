@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
@@ -28,6 +29,7 @@ from .models import Job, WorkerHeartbeat
 from .ratelimit import rate_limit_message, submit_retry_after
 from .selectors import recent_prompts
 
+logger = logging.getLogger(__name__)
 RECENT_JOBS = 12
 # A job card shows the images still in the gallery, not those moved to the trash since.
 _ALIVE_IMAGES = Prefetch("images", queryset=Image.objects.alive())
@@ -143,6 +145,7 @@ def generate(request: HttpRequest) -> HttpResponse:
     job = None
     if form.is_valid():
         job = services.job_submit_generation(user=request.user, request=form.api_request, space=form.destination)
+        logger.debug("job %s submitted: %r", job.pk, job.prompt)  # the user's words: DEBUG only
         destination_remember(user=request.user, space=form.destination)
     return _submitted(request, form=form, job=job, mode="generate")
 
@@ -156,6 +159,7 @@ def edit(request: HttpRequest) -> HttpResponse:
     if form.is_valid():
         job = services.job_submit_edit(user=request.user, request=form.api_request, images=form.uploads,
                                        mask=form.mask_upload, space=form.destination)
+        logger.debug("job %s submitted: %r", job.pk, job.prompt)  # the user's words: DEBUG only
         destination_remember(user=request.user, space=form.destination)
     return _submitted(request, form=form, job=job, mode="edit")
 
