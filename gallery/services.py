@@ -13,7 +13,7 @@ from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
@@ -73,21 +73,28 @@ def make_thumbnail(data: bytes) -> bytes:
 def input_image_create(
     *,
     created_by: Any,
-    data: bytes,
+    data: bytes | File,
     info: ImageInfo,
     role: str,
     original_name: str = "",
     source_image: Image | None = None,
     ledger: FileLedger,
 ) -> InputImage:
-    """Store an edit's input image or mask (already validated by the caller)."""
+    """Store an edit's input image or mask (already validated by the caller). ``data`` may be a
+    file (an upload spooled to disk): it is hashed and copied a chunk at a time, never held whole."""
+    content = ContentFile(data) if isinstance(data, bytes) else data
+    digest = hashlib.sha256()
+    content.seek(0)
+    for chunk in content.chunks():
+        digest.update(chunk)
+    content.seek(0)
     extension = "jpg" if info.format == "jpeg" else (info.format or "bin")
     input_image = InputImage(
         created_by=created_by, role=role, original_name=original_name[:255], format=info.format or "",
-        width=info.width, height=info.height, byte_size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(), source_image=source_image,
+        width=info.width, height=info.height, byte_size=content.size,
+        sha256=digest.hexdigest(), source_image=source_image,
     )
-    input_image.file.save(_file_name(extension), ContentFile(data), save=False)
+    input_image.file.save(_file_name(extension), content, save=False)
     ledger.track(input_image.file.name)
     input_image.save()
     return input_image

@@ -311,23 +311,22 @@ def _read_uploaded_file(uploaded: UploadedFile) -> Upload | str:
     if uploaded.size is not None and uploaded.size >= rules.MAX_INPUT_BYTES:
         size_mb = uploaded.size / (1024 * 1024)
         return f"“{name}” is {size_mb:.1f} MB; each file must be under 50 MB."
-    data = uploaded.read()
+    # Never read whole: a 48 MB upload stays in its temporary file, inspected and stored in chunks.
     try:
-        info = inspect_image(data)
+        info = inspect_image(uploaded)
     except DecompressionBomb:
         return f"“{name}” claims an enormous number of pixels and was refused as unsafe."
     if info.format is None:
         return f"“{name}” is not an image that can be read (PNG, WebP or JPEG)."
-    return Upload(data=data, info=info, name=name)
+    return Upload(data=uploaded, info=info, name=name)
 
 
 def _read_source(image: Any) -> Upload:
-    with image.file.open("rb") as handle:
-        data = handle.read()
-    return Upload(data=data, info=inspect_image(data), name=image.download_name, source_image=image)
+    handle = image.file.open("rb")  # stays open until the job's input is stored from it
+    return Upload(data=handle, info=inspect_image(handle), name=image.download_name, source_image=image)
 
 
 def _read_stored(input_image: InputImage) -> Upload:
     with input_image.file.open("rb") as handle:
-        data = handle.read()
-    return Upload(data=data, info=inspect_image(data), name=input_image.original_name, stored=input_image)
+        info = inspect_image(handle)  # reused as stored: only what it is, not its bytes, is needed
+    return Upload(data=b"", info=info, name=input_image.original_name, stored=input_image)

@@ -157,3 +157,38 @@ class TextGZipMiddleware(GZipMiddleware):
         if not response.get("Content-Type", "").startswith(self.compressible):
             return response
         return super().process_response(request, response)
+
+
+# -- login throttling (django-axes) ----------------------------------------------------------
+
+
+def client_ip(request: Any) -> str | None:
+    """The client's address: behind ``STUDIO_TRUSTED_PROXIES`` proxies, the address the outermost
+    of them saw (each appends to X-Forwarded-For; anything further left is the client's say-so)."""
+    count = settings.STUDIO_TRUSTED_PROXIES
+    if count:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= count:
+            return forwarded[-count]
+    return request.META.get("REMOTE_ADDR")
+
+
+def login_locked_out(request: Any, original_response: Any = None, credentials: Any = None) -> Any:
+    """The login page again, saying why and for how long, with the 429 status and Retry-After."""
+    from django.contrib.auth.forms import AuthenticationForm
+    from django.forms.utils import ErrorDict
+    from django.shortcuts import render
+
+    minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    data = request.POST.copy() if request.method == "POST" else None
+    if data is not None:
+        data.pop("password", None)
+    form = AuthenticationForm(request, data=data)
+    # Errors set by hand: validating would try the password again.
+    form._errors, form.cleaned_data = ErrorDict(), {}
+    form.add_error(None, f"Too many failed log-ins for this account or from your network. For your safety, "
+                         f"logging in is paused: try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+    response = render(request, "registration/login.html",
+                      {"form": form, "next": request.POST.get("next", "") if data else ""}, status=429)
+    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    return response

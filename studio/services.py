@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -36,9 +36,10 @@ UNEXPECTED_ERROR_MESSAGE = "Something went wrong on our side while running this 
 
 @dataclass(frozen=True)
 class Upload:
-    """An image or mask the user sent, already read and checked by the form."""
+    """An image or mask the user sent, already checked by the form. ``data`` is bytes or a file
+    (an upload spooled to disk, a stored image), stored a chunk at a time."""
 
-    data: bytes
+    data: bytes | File
     info: ImageInfo
     name: str = ""
     source_image: Image | None = None

@@ -6,8 +6,10 @@ except ImportError:
     from django_tasks import task
 
 from . import services
+from .logs import log_context
 
 
 @task()
 def run_job(*, job_id: int) -> None:
-    services.job_run(job_id=job_id)
+    with log_context(job_id=job_id):  # every log line of the run names the job
+        services.job_run(job_id=job_id)

@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.db.models import Prefetch
+from django.forms.utils import ErrorDict
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -24,8 +26,10 @@ from teams.services import destination_remember
 from . import services
 from .forms import CUSTOM_SIZE, EditForm, GenerateForm
 from .models import Job, WorkerHeartbeat
+from .ratelimit import rate_limit_message, submit_retry_after
 from .selectors import recent_prompts
 
+logger = logging.getLogger(__name__)
 RECENT_JOBS = 12
 # A job card shows the images still in the gallery, not those moved to the trash since.
 _ALIVE_IMAGES = Prefetch("images", queryset=Image.objects.alive())
@@ -119,12 +123,29 @@ def _submitted(request: HttpRequest, *, form: GenerateForm | EditForm, job: Job 
     return _page(request, mode=mode, status=400, **kwargs)
 
 
+def _rate_limited(request: HttpRequest, *, form: GenerateForm | EditForm, mode: str,
+                  retry_after: int) -> HttpResponse:
+    """429 with the form as sent and the reason above it (not validated: nothing is submitted)."""
+    form._errors, form.cleaned_data = ErrorDict(), {}
+    form.add_error(None, rate_limit_message(retry_after))
+    if request.htmx:
+        key = "generate_form" if mode == "generate" else "edit_form"
+        response = render(request, f"studio/home.html#{key}", {key: form, "mode": mode}, status=429)
+    else:
+        response = _page(request, mode=mode, status=429, **{f"{mode}_form": form})
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 @require_POST
 def generate(request: HttpRequest) -> HttpResponse:
     form = _generate_form(request, data=request.POST)
+    if (retry_after := submit_retry_after(user=request.user)) is not None:
+        return _rate_limited(request, form=form, mode="generate", retry_after=retry_after)
     job = None
     if form.is_valid():
         job = services.job_submit_generation(user=request.user, request=form.api_request, space=form.destination)
+        logger.debug("job %s submitted: %r", job.pk, job.prompt)  # the user's words: DEBUG only
         destination_remember(user=request.user, space=form.destination)
     return _submitted(request, form=form, job=job, mode="generate")
 
@@ -132,10 +153,13 @@ def generate(request: HttpRequest) -> HttpResponse:
 @require_POST
 def edit(request: HttpRequest) -> HttpResponse:
     form = _edit_form(request, data=request.POST, files=request.FILES)
+    if (retry_after := submit_retry_after(user=request.user)) is not None:
+        return _rate_limited(request, form=form, mode="edit", retry_after=retry_after)
     job = None
     if form.is_valid():
         job = services.job_submit_edit(user=request.user, request=form.api_request, images=form.uploads,
                                        mask=form.mask_upload, space=form.destination)
+        logger.debug("job %s submitted: %r", job.pk, job.prompt)  # the user's words: DEBUG only
         destination_remember(user=request.user, space=form.destination)
     return _submitted(request, form=form, job=job, mode="edit")
 
