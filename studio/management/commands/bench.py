@@ -22,6 +22,7 @@ from gallery.models import Image
 from gallery.selectors import GALLERY_PAGE_SIZE, encode_cursor
 from imageapi.client import ImagesClient
 from imageapi.emulator import Emulator, EmulatorTransport
+from studio import benchmarks as in_flight_benchmarks
 
 
 def _sizes(value: str) -> list[int]:
@@ -55,8 +56,14 @@ class Command(BaseCommand):
                                  "(default: %(default)s).")
         parser.add_argument("--repeats", type=int, default=gallery_benchmarks.REPEATS,
                             help="Requests per gallery case and size (default: %(default)s).")
+        parser.add_argument("--in-flight", type=_sizes, default=",".join(map(str, in_flight_benchmarks.LOADS)),
+                            help="Concurrent slow calls to hold open, comma-separated, or 0 to skip "
+                                 "(default: %(default)s).")
+        parser.add_argument("--in-flight-seconds", type=float, default=in_flight_benchmarks.SECONDS,
+                            help="How long each of those calls takes (default: %(default)s).")
 
-    def handle(self, *, jobs: int, images: int, scale: list[int], repeats: int, **options) -> None:
+    def handle(self, *, jobs: int, images: int, scale: list[int], repeats: int, in_flight: list[int],
+               in_flight_seconds: float, **options) -> None:
         for name in ("studio", "django_tasks", "django_tasks_db"):
             logging.getLogger(name).setLevel(logging.WARNING)  # one line per job would bury the table
         setup_test_environment()
@@ -67,6 +74,7 @@ class Command(BaseCommand):
             with override_settings(MEDIA_ROOT=os.path.join(scratch.name, "media"), STATIC_ROOT=scratch.name,
                                    STUDIO_PROVIDER="offline", ALLOWED_HOSTS=["*"]):
                 rows = [*self._emulator(), *self._worker(jobs), *self._gallery(images)]
+                held = in_flight_benchmarks.run(in_flight, seconds=in_flight_seconds, log=self.stderr.write)
                 # Server time as in production: no template debugging (queries are still counted).
                 with override_settings(DEBUG=False):
                     at_scale = gallery_benchmarks.run(scale, repeats=repeats, log=self.stderr.write) if scale else []
@@ -79,6 +87,9 @@ class Command(BaseCommand):
         self.stdout.write("| measure | result |\n|---|---|")
         for name, value in rows:
             self.stdout.write(f"| {name} | {value} |")
+        if held:
+            self.stdout.write("\nCalls in flight at the upstream (the bench's own slow emulator over HTTP):\n")
+            self.stdout.write("\n".join(in_flight_benchmarks.markdown(held, seconds=in_flight_seconds)))
         if at_scale:
             self.stdout.write(f"\nGallery grid at scale, server time over {repeats} requests each:\n")
             self.stdout.write("\n".join(gallery_benchmarks.markdown(at_scale)))
