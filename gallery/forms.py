@@ -1,4 +1,6 @@
-"""Gallery forms: the filters of a gallery view."""
+"""Gallery forms: the filters of a gallery view, and every POST the gallery takes (organising,
+bulk actions, share links). Ids are parsed by ``teams.ids``: a malformed one is a form error,
+which the views answer like an id nobody may see (a 404)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,10 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from imageapi.params import OUTPUT_FORMATS, QUALITIES
+from teams.ids import IdField, IdListField
+from teams.permissions import User, visible_spaces
 
-from .permissions import User, visible_collections, visible_spaces
+from .permissions import visible_collections
 
 
 class GalleryFilterForm(forms.Form):
@@ -53,3 +57,82 @@ class GalleryFilterForm(forms.Form):
         cleaned = getattr(self, "cleaned_data", {})
         return {name: value for name, value in cleaned.items()
                 if name not in self.errors and value is not None and value != "" and value is not False}
+
+
+# -- organising -------------------------------------------------------------------------------
+
+
+class FavouriteForm(forms.Form):
+    favourite = forms.CharField(required=False)  # "1" marks a favourite; anything else unmarks
+
+    @property
+    def is_favourite(self) -> bool:
+        return self.cleaned_data.get("favourite") == "1"
+
+
+def tag_names(text: str) -> list[str]:
+    """The names of a comma-separated list, as typed (``services.tags_add`` normalises them)."""
+    return text.split(",")
+
+
+class TagAddForm(forms.Form):
+    tags = forms.CharField(required=False, max_length=1000, strip=False)
+
+    @property
+    def names(self) -> list[str]:
+        return tag_names(self.cleaned_data.get("tags", ""))
+
+
+class TagRemoveForm(forms.Form):
+    tag = forms.CharField(required=False, max_length=200, strip=False)
+
+
+class CollectionForm(forms.Form):
+    space = IdField()
+    name = forms.CharField(max_length=100, error_messages={"required": "Give the collection a name."})
+
+
+BULK_LIMIT = 500  # images one bulk action may name
+
+
+class BulkForm(forms.Form):
+    """One action on the selected images (``image``, repeated)."""
+
+    action = forms.ChoiceField(choices=[(name, name) for name in (
+        "zip", "collect", "uncollect", "tag", "trash", "restore", "purge")])
+    image = IdListField(limit=BULK_LIMIT)
+    collection = IdField(required=False)
+    tags = forms.CharField(required=False, max_length=1000, strip=False)
+
+    @property
+    def tag_names(self) -> list[str]:
+        return tag_names(self.cleaned_data.get("tags", ""))
+
+
+# -- share links ------------------------------------------------------------------------------
+
+SHARE_DAYS_DEFAULT = 7
+SHARE_DURATIONS = [(1, "For 1 day"), (7, "For 7 days"), (30, "For 30 days"), (90, "For 90 days")]
+
+
+class ShareLinkForm(forms.Form):
+    """A share link to one image or one collection. Any whole number of days is taken (the
+    service keeps it between a day and a year); the page offers the usual ones."""
+
+    image = IdField(required=False, widget=forms.HiddenInput)
+    collection = IdField(required=False, widget=forms.HiddenInput)
+    days = forms.CharField(required=False, initial=SHARE_DAYS_DEFAULT, label="Link valid for",
+                           widget=forms.Select(choices=SHARE_DURATIONS))
+    show_prompt = forms.BooleanField(required=False, label="Show prompts")
+
+    def clean_days(self) -> int:
+        try:
+            return int(self.cleaned_data.get("days") or SHARE_DAYS_DEFAULT)
+        except ValueError:
+            return SHARE_DAYS_DEFAULT
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        if not self.errors and not cleaned.get("image") and not cleaned.get("collection"):
+            raise forms.ValidationError("Choose an image or a collection to share.")
+        return cleaned

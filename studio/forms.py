@@ -15,6 +15,7 @@ from gallery.models import InputImage
 from gallery.permissions import visible_images, visible_input_images
 from imageapi import params as rules
 from imageapi.images import DecompressionBomb, inspect_image
+from teams.ids import MAX_ID, parse_id
 from teams.models import Space
 
 from .services import Upload
@@ -22,7 +23,7 @@ from .services import Upload
 CUSTOM_SIZE = "custom"
 SIZE_CHOICES = [*rules.SIZE_PRESETS, (CUSTOM_SIZE, "Custom…")]
 PRESET_SIZES = {value for value, _ in rules.SIZE_PRESETS}
-INPUT_TOKEN = re.compile(r"(gallery|stored|upload):(\d{1,12})")
+INPUT_TOKEN = re.compile(r"(gallery|stored|upload):([0-9]{1,20})")
 
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -187,7 +188,9 @@ class InputTokensField(forms.Field):
         tokens: list[tuple[str, int]] = []
         for text in values:
             match = INPUT_TOKEN.fullmatch(str(text).strip())
-            if match and (token := (match[1], int(match[2]))) not in tokens:
+            # Gallery images and stored inputs are ids; an upload's number is its place among the files.
+            number = int(match[2]) if match and match[1] == "upload" else parse_id(match and match[2])
+            if match and number is not None and number <= MAX_ID and (token := (match[1], number)) not in tokens:
                 tokens.append(token)
         return tokens[: rules.EDIT_IMAGES_MAX * 2]  # room for every kind, and no more
 
@@ -236,7 +239,8 @@ class EditForm(ImageOptionsForm):
 
     def _mask_ids(self) -> list[int]:
         value = self.data.get("mask_image") if self.is_bound else self.initial.get("mask_image")
-        return [int(value)] if str(value or "").isdigit() else []
+        number = parse_id(str(value or ""))
+        return [number] if number is not None else []
 
     @property
     def unavailable_inputs(self) -> int:

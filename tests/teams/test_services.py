@@ -12,9 +12,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from gallery.permissions import Action, can, visible_images
+from gallery.permissions import visible_images
 from teams import services
 from teams.models import Invitation, Membership, Preference, Role, Space
+from teams.permissions import Action, can
 from teams.selectors import destinations_for, remembered_destination, teams_of
 from teams.services import (
     destination_remember,
