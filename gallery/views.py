@@ -126,6 +126,7 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "share_links": manageable_share_links(request.user).filter(image=image, revoked_at__isnull=True,
                                                                    expires_at__gt=timezone.now()),
         "versions": version_tree(user=request.user, image=image),
+        "share_form": ShareLinkForm(initial={"image": image.pk}, auto_id="share-%s"),
     }
     return render(request, "gallery/detail.html", context)
 
@@ -242,6 +243,9 @@ def collections(request: HttpRequest) -> HttpResponse:
             revoked_at__isnull=True, expires_at__gt=timezone.now()))),
         "spaces": destinations_for(user=request.user),
     }
+    for collection in context["collections"]:
+        collection.share_form = ShareLinkForm(initial={"collection": collection.pk},
+                                              auto_id=f"share-%s-{collection.pk}")
     return render(request, "gallery/collections.html", context)
 
 
