@@ -13,6 +13,7 @@ from django.db import connection
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 from django.utils import timezone
 
+from teams.ids import parse_id
 from teams.permissions import User, readable_space_ids
 
 from .models import Favourite, Image, ImageInput, InputImage, Tag
@@ -279,7 +280,13 @@ def _aware_datetime(text: str) -> datetime:
     return value
 
 
-_CURSOR_PARSERS = {"created_at": _aware_datetime, "cost_usd": Decimal, "id": int}
+def _cursor_id(text: str) -> int:
+    if (number := parse_id(text)) is None:
+        raise ValueError(text)
+    return number
+
+
+_CURSOR_PARSERS = {"created_at": _aware_datetime, "cost_usd": Decimal, "id": _cursor_id}
 
 
 def _mark_favourites(user: User, images: list[Image]) -> None:
