@@ -4,19 +4,19 @@ import pytest
 
 from gallery import permissions
 from studio import permissions as job_permissions
-from tests.gallery.conftest import make_edit, make_image
+from tests.factories import generate_edit, generate_image
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def alices_work(alice):
-    return {"image": make_image(alice), "edit": make_edit(alice)}
+    return {"image": generate_image(alice), "edit": generate_edit(alice)}
 
 
 @pytest.fixture
 def bobs_work(bob):
-    return {"image": make_image(bob, prompt="bob's secret"), "edit": make_edit(bob, prompt="bob's edit")}
+    return {"image": generate_image(bob, prompt="bob's secret"), "edit": generate_edit(bob, prompt="bob's edit")}
 
 
 def _paths(work):
