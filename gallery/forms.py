@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db.models import Q
 
 from imageapi.params import OUTPUT_FORMATS, QUALITIES
-from teams.ids import IdField, IdListField
+from teams.ids import IdField, IdListField, parse_id
 from teams.permissions import User, visible_spaces
 
 from .permissions import visible_collections
@@ -21,27 +21,35 @@ class GalleryFilterForm(forms.Form):
     """What a gallery view can be narrowed to. Everything lives in the URL, so a view can be
     bookmarked and shared with the team; values that do not parse are ignored."""
 
-    q = forms.CharField(required=False, max_length=200, label="Search prompts")
-    space = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Space")
-    creator = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    q = forms.CharField(required=False, max_length=200, label="Search prompts",
+                        widget=forms.SearchInput(attrs={"placeholder": "Search prompts…"}))
+    space = forms.TypedChoiceField(coerce=parse_id, required=False, empty_value=None, label="Space")
+    creator = forms.TypedChoiceField(coerce=parse_id, required=False, empty_value=None, label="Created by")
     date_from = forms.DateField(required=False, label="From", widget=forms.DateInput(attrs={"type": "date"}))
     date_to = forms.DateField(required=False, label="To", widget=forms.DateInput(attrs={"type": "date"}))
-    size = forms.CharField(required=False, max_length=16)
+    size = forms.CharField(required=False, max_length=16,
+                           widget=forms.TextInput(attrs={"placeholder": "e.g. 1024x1024"}))
     quality = forms.ChoiceField(required=False,
                                 choices=[("", "Any quality"), *((q, q) for q in QUALITIES if q != "auto")])
-    model = forms.CharField(required=False, max_length=64)
+    model = forms.CharField(required=False, max_length=64,
+                            widget=forms.TextInput(attrs={"placeholder": "e.g. gpt-image-2"}))
     format = forms.ChoiceField(required=False, choices=[("", "Any format"), *((f, f.upper()) for f in OUTPUT_FORMATS)])
     favourite = forms.BooleanField(required=False, label="Favourites only")
-    collection = forms.TypedChoiceField(coerce=int, required=False, empty_value=None)
+    collection = forms.TypedChoiceField(coerce=parse_id, required=False, empty_value=None)
     tag = forms.CharField(required=False, max_length=50)
     # Bounded like the model's column, so an absurd value is a form error, not a database one.
-    cost_min = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=8, label="Cost from $")
-    cost_max = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=8, label="Cost to $")
+    cost_min = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=8, label="Cost from $",
+                                  widget=forms.NumberInput(attrs={"step": "any"}))
+    cost_max = forms.DecimalField(required=False, min_value=0, max_digits=14, decimal_places=8, label="Cost to $",
+                                  widget=forms.NumberInput(attrs={"step": "any"}))
     sort = forms.ChoiceField(required=False, choices=[("newest", "Newest"), ("oldest", "Oldest"),
                                                        ("cost", "Most expensive")])
 
     def __init__(self, *args: Any, user: User, **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", "f-%s")
         super().__init__(*args, **kwargs)
+        for name in ("q", "space", "quality", "format"):
+            self.fields[name].hide_label = True  # the bar's controls say what they are
         spaces = list(visible_spaces(user).order_by("kind", "name"))
         self.fields["space"].choices = [("", "All spaces"), *((s.pk, s.name) for s in spaces)]
         collections = visible_collections(user).select_related("space").order_by("name")

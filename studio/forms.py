@@ -58,6 +58,7 @@ class ImageOptionsForm(forms.Form):
     """What generations and edits share. Field names are the API's parameter names."""
 
     endpoint: rules.Endpoint = "generations"
+    id_prefix = "options"  # of the controls' ids
 
     prompt = forms.CharField(
         error_messages={"required": "Describe the image you want."},
@@ -67,9 +68,9 @@ class ImageOptionsForm(forms.Form):
     )
     size = forms.ChoiceField(choices=SIZE_CHOICES, initial="1024x1024")
     # min matches the step, or browsers would count valid values from 1 (1, 17, 33…) and refuse 1536.
-    width = forms.IntegerField(required=False, min_value=rules.SIZE_STEP, initial=1536,
+    width = forms.IntegerField(required=False, min_value=rules.SIZE_STEP, initial=1536, label="Width (px)",
                                widget=forms.NumberInput(attrs={"step": rules.SIZE_STEP}))
-    height = forms.IntegerField(required=False, min_value=rules.SIZE_STEP, initial=1024,
+    height = forms.IntegerField(required=False, min_value=rules.SIZE_STEP, initial=1024, label="Height (px)",
                                 widget=forms.NumberInput(attrs={"step": rules.SIZE_STEP}))
     quality = forms.ChoiceField(choices=_choices(rules.QUALITIES), initial="auto")
     output_format = forms.ChoiceField(
@@ -87,11 +88,14 @@ class ImageOptionsForm(forms.Form):
         coerce=int, initial=2, label="Live previews",
     )
 
-    space = forms.TypedChoiceField(coerce=int, required=False, label="Save to",
+    space = forms.TypedChoiceField(coerce=parse_id, required=False, label="Save to",
                                    help_text="Where the new images go.")
 
     def __init__(self, *args: Any, model: str, destinations: list[Space], **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")  # both forms share the studio page
         super().__init__(*args, **kwargs)
+        for name in ("width", "height"):
+            self.fields[name].described_by = "size-feedback"
         self.model = model
         # Only spaces the user may generate into are offered, or accepted.
         self.destinations = {space.pk: space for space in destinations}
@@ -157,6 +161,7 @@ class ImageOptionsForm(forms.Form):
 
 class GenerateForm(ImageOptionsForm):
     endpoint = "generations"
+    id_prefix = "gen"
 
     moderation = forms.ChoiceField(choices=_choices(rules.MODERATIONS), initial="auto", required=False)
 
@@ -197,6 +202,7 @@ class InputTokensField(forms.Field):
 
 class EditForm(ImageOptionsForm):
     endpoint = "edits"
+    id_prefix = "edit"
     max_inputs = rules.EDIT_IMAGES_MAX
     blank_input_item = InputItem(token="")  # the markup the browser copies for a file it adds
 
@@ -215,12 +221,13 @@ class EditForm(ImageOptionsForm):
     # earlier edit (fix and resubmit without uploading again) and uploads, in the user's order.
     inputs = InputTokensField(required=False)
     # The kept mask of an earlier edit.
-    mask_image = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=forms.HiddenInput)
+    mask_image = forms.TypedChoiceField(coerce=parse_id, required=False, empty_value=None, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["size"].initial = "auto"
+        self.fields["mask"].optional_mark = True
         self.tokens = self._tokens()
         self.gallery_images = {image.pk: image for image in visible_images(user).filter(
             pk__in=[pk for kind, pk in self.tokens if kind == "gallery"])}
