@@ -8,7 +8,7 @@ from typing import Any
 
 from django.db.models import Count, Max
 
-from gallery.permissions import visible_jobs
+from .permissions import visible_jobs
 
 PROMPT_HISTORY_LIMIT = 50
 

@@ -40,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.humanize",
+    "django.forms",  # its widget templates, for FORM_RENDERER below
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
@@ -68,6 +69,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "studio.urls"
+# Form fields drawn by {{ field.as_field_group }} through templates/forms/field.html.
+FORM_RENDERER = "studio.rendering.FormRenderer"
 WSGI_APPLICATION = "studio.wsgi.application"
 
 TEMPLATES = [

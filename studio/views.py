@@ -16,16 +16,18 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from gallery.models import Image
-from gallery.permissions import can_change_job, get_visible_image, get_visible_job, visible_jobs
+from gallery.permissions import get_visible_image
 from gallery.storage import serve_file
 from imageapi.params import EDIT_IMAGES_MAX, N_MAX, N_MIN, is_experimental, output_dimensions, validate_size
 from imageapi.pricing import Usage, cost_usd, estimate_output_tokens
+from teams.ids import id_or_404
 from teams.selectors import destinations_for, remembered_destination
 from teams.services import destination_remember
 
 from . import services
 from .forms import CUSTOM_SIZE, EditForm, GenerateForm
 from .models import Job, WorkerHeartbeat
+from .permissions import can_change_job, get_visible_job, visible_jobs
 from .ratelimit import rate_limit_message, submit_retry_after
 from .selectors import recent_prompts
 
@@ -68,24 +70,18 @@ def home(request: HttpRequest) -> HttpResponse:
     """The studio. ``?remix=<image>`` prefills the generate form from an image, ``?edit=<image>``
     starts an edit of it, ``?job=<job>`` reloads a job's settings (to fix and resubmit)."""
     if image_id := request.GET.get("remix", "").strip():
-        image = get_visible_image(request.user, _pk(image_id))
+        image = get_visible_image(request.user, image_id)
         initial = GenerateForm.initial_from_request(image.request)
         if image.kind == "edit":
             return _page(request, edit_form=_edit_form(request, initial=initial), mode="edit")
         return _page(request, generate_form=_generate_form(request, initial=initial))
     if image_id := request.GET.get("edit", "").strip():
-        image = get_visible_image(request.user, _pk(image_id))
+        image = get_visible_image(request.user, image_id)
         initial = {**EditForm.initial_from_request(image.request), "size": "auto", "inputs": [f"gallery:{image.pk}"]}
         return _page(request, edit_form=_edit_form(request, initial=initial), mode="edit")
     if job_id := request.GET.get("job", "").strip():
-        return _page_for_resubmit(request, get_visible_job(request.user, _pk(job_id)))
+        return _page_for_resubmit(request, get_visible_job(request.user, job_id))
     return _page(request, mode="edit" if request.GET.get("mode") == "edit" else "generate")
-
-
-def _pk(value: str) -> int:
-    if not value.isdigit():
-        raise Http404
-    return int(value)
 
 
 def _page_for_resubmit(request: HttpRequest, job: Job) -> HttpResponse:
@@ -166,7 +162,7 @@ def edit(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def job_card(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(visible_jobs(request.user).prefetch_related(_ALIVE_IMAGES), pk=pk)
+    job = get_object_or_404(visible_jobs(request.user).prefetch_related(_ALIVE_IMAGES), pk=id_or_404(pk))
     return render(request, "studio/home.html#job_card", {"job": job})
 
 

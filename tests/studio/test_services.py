@@ -11,7 +11,7 @@ from imageapi.params import ImageInfo
 from imageapi.pricing import Usage, cost_usd, output_image_tokens
 from studio import services
 from studio.models import Job
-from tests.conftest import make_mask, make_png
+from tests.factories import make_mask, make_png
 
 pytestmark = pytest.mark.django_db
 
