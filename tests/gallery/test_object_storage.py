@@ -27,7 +27,7 @@ from gallery.models import Image, InputImage
 from gallery.services import share_link_create
 from studio import services
 from studio.models import Job
-from tests.conftest import make_mask, make_png
+from tests.factories import make_mask, make_png
 
 pytestmark = pytest.mark.django_db
 
