@@ -177,6 +177,7 @@ class ImageFactory(DjangoModelFactory):
 class CollectionFactory(DjangoModelFactory):
     class Meta:
         model = Collection
+        skip_postgeneration_save = True  # adding images saves the items, not the collection
 
     created_by = factory.SubFactory(UserFactory)
     space = factory.LazyAttribute(lambda collection: personal_space(user=collection.created_by))

@@ -9,9 +9,9 @@ import base64
 import pytest
 from django.test import Client
 
-from gallery.models import Collection
 from teams.models import Membership, Role
-from teams.services import personal_space, team_create
+from teams.services import team_create
+from tests.factories import CollectionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -30,7 +30,7 @@ def browser(alice):
 def world(alice, bob):
     team = team_create(user=alice, name="Harbour")
     membership = Membership.objects.create(space=team, user=bob, role=Role.VIEWER)
-    board = Collection.objects.create(space=personal_space(user=alice), name="Board", created_by=alice)
+    board = CollectionFactory(created_by=alice, name="Board")
     return {"team": team, "membership": membership, "collection": board}
 
 

@@ -45,3 +45,20 @@ def test_a_missing_original_or_thumbnail_is_not_found(alice, alice_client):
     assert alice_client.get(f"/gallery/{image.pk}/original/").status_code == 404
     assert alice_client.get(f"/gallery/{image.pk}/thumbnail/").status_code == 404
     assert alice_client.get(f"/gallery/{image.pk}/").status_code == 200  # the page still shows
+
+
+def test_a_shared_image_whose_file_is_missing_is_not_found_but_the_page_shows(alice):
+    from django.test import Client
+
+    from tests.factories import CollectionFactory, ShareLinkFactory
+
+    kept, lost = ImageFactory(created_by=alice, prompt="kept"), ImageFactory(created_by=alice, prompt="lost")
+    board = CollectionFactory(created_by=alice, images=[kept, lost])
+    link = ShareLinkFactory(created_by=alice, collection=board)
+    default_storage.delete(lost.file.name)
+    default_storage.delete(lost.thumbnail.name)
+    visitor = Client()
+    assert visitor.get(f"/s/{link.token}/").status_code == 200
+    assert visitor.get(f"/s/{link.token}/0/image/").status_code == 200
+    assert visitor.get(f"/s/{link.token}/1/image/").status_code == 404
+    assert visitor.get(f"/s/{link.token}/1/thumbnail/").status_code == 404
