@@ -18,6 +18,7 @@ once and then serves it from its cache, as a busy emulator would).
 from __future__ import annotations
 
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -43,6 +44,7 @@ LOADS = (250, 1000)
 SECONDS = 30.0
 PROMPTS = 8
 MANAGE = Path(__file__).resolve().parent.parent / "manage.py"
+_EXCEPTION_LINE = re.compile(r"^[\w.]+(Error|Exception|Exhausted|Timeout)\b.*:")
 REQUEST = {"model": "gpt-image-2", "size": "1024x1024", "quality": "low", "n": 1}
 
 
@@ -176,8 +178,17 @@ def worker_run(calls: int, seconds: float, *, log: Callable[[str], object] = lam
         reader.join(timeout=5)
     if process.returncode:
         log(f"worker at {calls} exited with {process.returncode}: {bytes(errors[-2000:]).decode(errors='replace')}")
-    statuses = Counter(Job.objects.filter(pk__in=job_ids).values_list("status", flat=True))
-    return Result("worker", calls, peak, elapsed, peak_rss_mib=peak_rss, outcomes=_outcomes(statuses))
+    raised = Counter(line for line in bytes(errors).decode(errors="replace").splitlines()
+                     if _EXCEPTION_LINE.match(line))
+    for line, count in raised.most_common(3):
+        log(f"worker at {calls}: {count} × {line[:200]}")
+    jobs = Job.objects.filter(pk__in=job_ids)
+    outcomes = _outcomes(Counter(jobs.values_list("status", flat=True)))
+    reasons = Counter(message[:80] for message in jobs.filter(status=Job.Status.FAILED)
+                      .values_list("error_message", flat=True))
+    if reasons:
+        outcomes += "; failed with: " + "; ".join(f"“{reason}” ×{count}" for reason, count in reasons.most_common(2))
+    return Result("worker", calls, peak, elapsed, peak_rss_mib=peak_rss, outcomes=outcomes)
 
 
 def _outcomes(counts: Counter[str]) -> str:
