@@ -7,15 +7,11 @@ The server is moto's (from PyPI) in server mode, started by the tests on a free 
 from __future__ import annotations
 
 import io
-import socket
-import uuid
 import zipfile
 from datetime import timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
-import boto3
 import httpx
 import pytest
 from django.core.files.base import ContentFile
@@ -28,56 +24,19 @@ from gallery.services import share_link_create
 from studio import services
 from studio.models import Job
 from tests.factories import make_mask, make_png
+from tests.s3 import moto_server, use_bucket
 
 pytestmark = pytest.mark.django_db
-
-REGION = "us-east-1"
-CREDENTIALS = {"aws_access_key_id": "studio-test", "aws_secret_access_key": "studio-test-secret"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
 def s3_server():
-    from moto.server import ThreadedMotoServer
-
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    yield port
-    server.stop()
+    yield from moto_server()
 
 
 @pytest.fixture
-def s3(s3_server, settings, tmp_path):
-    """A fresh private bucket as the default storage. The app reaches it at 127.0.0.1, browsers
-    at localhost (as with MinIO in compose), so signed URLs must be signed for the latter."""
-    endpoint = f"http://127.0.0.1:{s3_server}"
-    public = f"http://localhost:{s3_server}"
-    bucket = f"studio-{uuid.uuid4().hex[:12]}"
-    client = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, **CREDENTIALS)
-    client.create_bucket(Bucket=bucket)
-    settings.STORAGES = {**settings.STORAGES, "default": {"BACKEND": "gallery.storage.PrivateS3Storage", "OPTIONS": {
-        "bucket_name": bucket, "endpoint_url": endpoint, "public_endpoint_url": public, "region_name": REGION,
-        "access_key": CREDENTIALS["aws_access_key_id"], "secret_key": CREDENTIALS["aws_secret_access_key"],
-        "default_acl": None, "querystring_auth": True, "querystring_expire": 300, "signature_version": "s3v4",
-        "addressing_style": "path", "file_overwrite": False, "max_memory_size": 1024 * 1024,
-    }}}
-    settings.STUDIO_STORAGE = "s3"
-    settings.STUDIO_S3_REDIRECT = True
-
-    def listing(prefix: str = "") -> list[str]:
-        listing = client.list_objects_v2(Bucket=bucket, Prefix=prefix)
-        return sorted(entry["Key"] for entry in listing.get("Contents", []))
-
-    def body(key: str) -> bytes:
-        return client.get_object(Bucket=bucket, Key=key)["Body"].read()
-
-    return SimpleNamespace(client=client, bucket=bucket, endpoint=endpoint, public=public, listing=listing, body=body)
+def s3(s3_server, settings):
+    return use_bucket(settings, s3_server)
 
 
 def _local_files(settings) -> list[Path]:
