@@ -22,6 +22,7 @@ from gallery.models import Image
 from gallery.selectors import GALLERY_PAGE_SIZE, encode_cursor
 from imageapi.client import ImagesClient
 from imageapi.emulator import Emulator, EmulatorTransport
+from studio import upload_bench
 
 
 def _sizes(value: str) -> list[int]:
@@ -55,8 +56,12 @@ class Command(BaseCommand):
                                  "(default: %(default)s).")
         parser.add_argument("--repeats", type=int, default=gallery_benchmarks.REPEATS,
                             help="Requests per gallery case and size (default: %(default)s).")
+        parser.add_argument("--uploads", type=int, default=upload_bench.REPEATS,
+                            help="Edits of 16 inputs of 48 MB posted to a real server to measure its memory, "
+                                 "or 0 to skip (default: %(default)s).")
 
-    def handle(self, *, jobs: int, images: int, scale: list[int], repeats: int, **options) -> None:
+    def handle(self, *, jobs: int, images: int, scale: list[int], repeats: int, uploads: int, **options) -> None:
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())  # other work on the machine skews times
         for name in ("studio", "django_tasks", "django_tasks_db"):
             logging.getLogger(name).setLevel(logging.WARNING)  # one line per job would bury the table
         setup_test_environment()
@@ -73,9 +78,11 @@ class Command(BaseCommand):
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
             scratch.cleanup()
+        # A server of its own (gunicorn on a scratch database): the memory of one web process.
+        rows += upload_bench.run(log=self.stderr.write, repeats=uploads) if uploads else []
         self.stdout.write(f"Machine: {platform.machine()}, {platform.processor() or platform.platform()}, "
                           f"{os.cpu_count()} CPUs, Python {platform.python_version()}, database {connection.vendor}; "
-                          f"{timezone.now():%Y-%m-%d}\n")
+                          f"{timezone.now():%Y-%m-%d}; load average at the start {load}\n")
         self.stdout.write("| measure | result |\n|---|---|")
         for name, value in rows:
             self.stdout.write(f"| {name} | {value} |")
