@@ -300,8 +300,9 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": STUDIO_LOG_FORMAT,
                              "filters": ["context"]}},
     "root": {"handlers": ["console"], "level": STUDIO_LOG_LEVEL},
-    # httpx logs every request line at INFO; the worker logs its own summary instead.
-    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}},
+    # httpx logs every request line at INFO; the worker logs its own summary instead. Axes logs
+    # each log-in's bookkeeping at INFO; its lock-outs are warnings.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }
 MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
                   "studio.logs.RequestLogContextMiddleware")

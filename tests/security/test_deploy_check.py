@@ -41,9 +41,15 @@ def test_production_settings_pass_check_deploy_without_a_warning():
     result = run(["manage.py", "check", "--deploy", "--fail-level", "WARNING"], production_env())
     assert result.returncode == 0, result.stderr + result.stdout
     assert "no issues" in result.stdout
-    # Production logs are JSON lines.
-    lines = [json.loads(line) for line in result.stderr.splitlines() if line.strip()]
-    assert lines and all({"time", "level", "logger", "message", "request_id"} <= set(line) for line in lines)
+
+
+def test_production_logs_are_json_lines():
+    code = "import django, logging; django.setup(); logging.getLogger('studio.probe').warning('hello %s', 42)"
+    result = run(["-c", code], production_env())
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stderr.strip().splitlines()[-1])
+    assert {"time", "level", "logger", "message", "request_id", "user_id", "job_id"} <= set(line)
+    assert (line["level"], line["logger"], line["message"]) == ("WARNING", "studio.probe", "hello 42")
 
 
 def test_https_settings_come_from_the_environment():

@@ -23,6 +23,7 @@ from gallery.selectors import GALLERY_PAGE_SIZE, encode_cursor
 from imageapi.client import ImagesClient
 from imageapi.emulator import Emulator, EmulatorTransport
 from studio import benchmarks as in_flight_benchmarks
+from studio import upload_bench
 
 
 def _sizes(value: str) -> list[int]:
@@ -61,9 +62,13 @@ class Command(BaseCommand):
                                  "(default: %(default)s).")
         parser.add_argument("--in-flight-seconds", type=float, default=in_flight_benchmarks.SECONDS,
                             help="How long each of those calls takes (default: %(default)s).")
+        parser.add_argument("--uploads", type=int, default=upload_bench.REPEATS,
+                            help="Edits of 16 inputs of 48 MB posted to a real server to measure its memory, "
+                                 "or 0 to skip (default: %(default)s).")
 
     def handle(self, *, jobs: int, images: int, scale: list[int], repeats: int, in_flight: list[int],
-               in_flight_seconds: float, **options) -> None:
+               in_flight_seconds: float, uploads: int, **options) -> None:
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())  # other work on the machine skews times
         for name in ("studio", "django_tasks", "django_tasks_db"):
             logging.getLogger(name).setLevel(logging.WARNING)  # one line per job would bury the table
         setup_test_environment()
@@ -81,9 +86,11 @@ class Command(BaseCommand):
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
             scratch.cleanup()
+        # A server of its own (gunicorn on a scratch database): the memory of one web process.
+        rows += upload_bench.run(log=self.stderr.write, repeats=uploads) if uploads else []
         self.stdout.write(f"Machine: {platform.machine()}, {platform.processor() or platform.platform()}, "
                           f"{os.cpu_count()} CPUs, Python {platform.python_version()}, database {connection.vendor}; "
-                          f"{timezone.now():%Y-%m-%d}\n")
+                          f"{timezone.now():%Y-%m-%d}; load average at the start {load}\n")
         self.stdout.write("| measure | result |\n|---|---|")
         for name, value in rows:
             self.stdout.write(f"| {name} | {value} |")
