@@ -4,6 +4,7 @@ turn browser input into API parameters and put each error next to its field."""
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,6 +54,10 @@ class MultipleImageField(forms.FileField):
         return [super(MultipleImageField, self).clean(item, initial) for item in files]
 
 
+def new_submit_key() -> str:
+    return uuid.uuid4().hex
+
+
 class ImageOptionsForm(forms.Form):
     """What generations and edits share. Field names are the API's parameter names."""
 
@@ -88,9 +93,12 @@ class ImageOptionsForm(forms.Form):
 
     space = forms.TypedChoiceField(coerce=int, required=False, label="Save to",
                                    help_text="Where the new images go.")
+    # One-time key: the same form posted twice (double click, retry after a blip) makes one job.
+    submit_key = forms.RegexField(regex=r"^[0-9a-f]{32}$", required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, model: str, destinations: list[Space], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self.fields["submit_key"].initial = new_submit_key()
         self.model = model
         # Only spaces the user may generate into are offered, or accepted.
         self.destinations = {space.pk: space for space in destinations}
