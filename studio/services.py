@@ -420,7 +420,7 @@ def _complete(job: Job, result: ImageResult, owner: str) -> None:
     try:
         with transaction.atomic():
             # Locked, so that a cancel or a recovery waits for this commit or happens before it.
-            if not _mine(job, owner).select_for_update().exists():
+            if _mine(job, owner).select_for_update().values_list("pk", flat=True).first() is None:
                 logger.info("job %s ended before its images were stored; they are not kept", job.pk)
                 return
             images = [
@@ -476,9 +476,24 @@ INTERRUPTED_FAILED_MESSAGE = (
 )
 
 
-def jobs_renew_leases(*, owner: str) -> int:
-    """Extend the leases of the jobs ``owner`` runs (its heartbeat); returns how many."""
-    return Job.objects.filter(status=Job.Status.RUNNING, lease_owner=owner).update(lease_expires_at=_lease_until())
+def jobs_renew_leases(*, owner: str, job_ids: Sequence[int] | None = None) -> int:
+    """Extend the leases of the jobs ``owner`` runs (its heartbeat), only ``job_ids`` if given (the
+    jobs it still has a thread for); returns how many."""
+    jobs = Job.objects.filter(status=Job.Status.RUNNING, lease_owner=owner)
+    if job_ids is not None:
+        jobs = jobs.filter(pk__in=list(job_ids))
+    return jobs.update(lease_expires_at=_lease_until())
+
+
+def job_ensure_ended(*, job_id: int, owner: str) -> bool:
+    """After a job's thread is done: a job it left running (its last write failed) fails now.
+    True when it had to."""
+    job = Job(pk=job_id)
+    if not _mine(job, owner).exists():
+        return False
+    logger.error("job %s: its thread ended but the job was still running; marking it failed", job_id)
+    return _retrying(lambda: _end(job, owner, status=Job.Status.FAILED, error_message=UNEXPECTED_ERROR_MESSAGE,
+                                  error_code="internal"), what="recording the failure", job_id=job_id)
 
 
 @dataclass
@@ -624,7 +639,7 @@ def storage_check(*, repair: bool = False, orphan_age: timedelta = ORPHAN_AGE,
         referenced.update(_receipt_names(receipt))
     ended_with_preview = Job.objects.exclude(status__in=Job.ACTIVE_STATUSES).exclude(preview="")
 
-    orphan_cutoff, preview_cutoff = now - orphan_age, now - STALE_PREVIEW_AGE
+    orphan_cutoff, preview_cutoff = now - orphan_age, now - min(orphan_age, STALE_PREVIEW_AGE)
     for name in sorted(stored - referenced - live_previews):
         if name.startswith("previews/"):
             if _older_than(name, preview_cutoff):

@@ -57,6 +57,7 @@ class ConcurrentWorker(Worker):
         self._exit = exit
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
         self._in_flight: set[Future] = set()
+        self._job_ids: set[int] = set()
         self._lock = threading.Lock()
         self._slot_freed = threading.Event()
         self._claimed = 0
@@ -193,9 +194,20 @@ class ConcurrentWorker(Worker):
 
     def _run_in_thread(self, task_result: DBTaskResult) -> None:
         token = services.LEASE_OWNER.set(self.worker_id)
+        job_id = (task_result.args_kwargs.get("kwargs") or {}).get("job_id")
+        with self._lock:
+            self._job_ids.add(job_id)
         try:
             self.run_task(task_result)
         finally:
+            with self._lock:
+                self._job_ids.discard(job_id)
+            try:
+                if job_id is not None:
+                    services.job_ensure_ended(job_id=job_id, owner=self.worker_id)
+            except DatabaseError:
+                # Its lease is no longer renewed: another worker (or this one) will take it back.
+                logger.exception("job %s: could not check that it ended", job_id)
             services.LEASE_OWNER.reset(token)
             connections.close_all()  # this thread's connections only
 
@@ -209,7 +221,10 @@ class ConcurrentWorker(Worker):
         if now - self._last_beat < self.heartbeat_seconds:
             return
         self._last_beat = now
-        services.jobs_renew_leases(owner=self.worker_id)
+        with self._lock:
+            job_ids = list(self._job_ids)
+        # Only the jobs a thread still runs: a job whose thread died lets its lease run out.
+        services.jobs_renew_leases(owner=self.worker_id, job_ids=job_ids)
         WorkerHeartbeat.objects.update_or_create(
             worker_id=self.worker_id,
             defaults={"seen_at": timezone.now(), "in_flight": len(self._in_flight)},

@@ -363,3 +363,21 @@ def test_the_studio_forms_carry_a_one_time_key(alice_client):
 
     keys = re.findall(r'name="submit_key" value="([0-9a-f]{32})"', html)
     assert len(keys) == 2 and keys[0] != keys[1]
+
+
+def test_a_job_its_thread_left_running_fails_when_the_thread_ends(alice):
+    job = _running(_submit(alice), owner="w1", expired=False)
+    assert services.job_ensure_ended(job_id=job.pk, owner="w2") is False  # not w2's job
+    assert services.job_ensure_ended(job_id=job.pk, owner="w1") is True
+    job.refresh_from_db()
+    assert job.status == Job.Status.FAILED and job.error_code == "internal" and job.lease_owner == ""
+    done = _submit(alice)
+    services.job_run(job_id=done.pk)
+    assert services.job_ensure_ended(job_id=done.pk, owner="inline") is False
+
+
+def test_only_the_leases_of_jobs_with_a_live_thread_are_renewed(alice):
+    alive = _running(_submit(alice), owner="w1")
+    orphan = _running(_submit(alice), owner="w1")
+    assert services.jobs_renew_leases(owner="w1", job_ids=[alive.pk]) == 1
+    assert _recover().requeued == [orphan.pk]
