@@ -470,6 +470,7 @@ def _delete_on_commit(*names: str) -> None:
 
 # -- leases: recovering the jobs of a worker that stopped ------------------------------------
 
+RECEIPT_EXTRA_ATTEMPTS = 2
 INTERRUPTED_FAILED_MESSAGE = (
     "The worker running this job stopped {attempts} times, so it was not tried again. "
     "Each attempt may have been billed. Please submit it again."
@@ -550,7 +551,9 @@ def _requeue_or_fail(job: Job, *, enqueue: Enqueue, release: bool) -> bool:
     # The call of the attempt cut short may have been made, and billed (the card says so).
     common = {"preview": "", "partials_received": 0, "interrupted": F("interrupted") + 1, **_LEASE_CLEARED}
     _delete_on_commit(job.preview.name if job.preview else "")
-    if release or job.attempts < settings.STUDIO_JOB_MAX_ATTEMPTS:
+    # A paid answer waiting in a receipt gets two more tries: storing it costs nothing.
+    limit = settings.STUDIO_JOB_MAX_ATTEMPTS + (RECEIPT_EXTRA_ATTEMPTS if job.receipt else 0)
+    if release or job.attempts < limit:
         attempts = F("attempts") - 1 if release and job.attempts > 0 else F("attempts")
         Job.objects.filter(pk=job.pk).update(status=Job.Status.QUEUED, progress=0, attempts=attempts, **common)
         # In this transaction, not on commit: the queue is in the same database, so the job and its

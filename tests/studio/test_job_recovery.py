@@ -381,3 +381,21 @@ def test_only_the_leases_of_jobs_with_a_live_thread_are_renewed(alice):
     orphan = _running(_submit(alice), owner="w1")
     assert services.jobs_renew_leases(owner="w1", job_ids=[alive.pk]) == 1
     assert _recover().requeued == [orphan.pk]
+
+
+def test_a_paid_answer_in_a_receipt_gets_more_tries_than_the_limit(alice, settings, monkeypatch):
+    settings.STUDIO_JOB_MAX_ATTEMPTS = 1
+    job = _submit(alice)
+
+    def crash(*args):
+        raise Crash
+
+    monkeypatch.setattr(services, "_complete", crash)
+    with pytest.raises(Crash):
+        services.job_run(job_id=job.pk)
+    monkeypatch.undo()
+    Job.objects.filter(pk=job.pk).update(lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert _recover().requeued == [job.pk]  # past the limit of 1, but the answer is paid for
+    services.job_run(job_id=job.pk)
+    job.refresh_from_db()
+    assert job.status == Job.Status.SUCCEEDED and job.images.count() == 1
