@@ -419,10 +419,6 @@ def _complete(job: Job, result: ImageResult, owner: str) -> None:
     ledger = FileLedger()
     try:
         with transaction.atomic():
-            # Locked, so that a cancel or a recovery waits for this commit or happens before it.
-            if _mine(job, owner).select_for_update().values_list("pk", flat=True).first() is None:
-                logger.info("job %s ended before its images were stored; they are not kept", job.pk)
-                return
             images = [
                 image_ingest(received=received, origin=origin, cost_usd=share, ledger=ledger)
                 for received, share in zip(result.images, pricing.split_cost(cost, len(result.images)), strict=True)
@@ -431,10 +427,20 @@ def _complete(job: Job, result: ImageResult, owner: str) -> None:
             audit_record(actor=job.created_by, action=action, obj=job, space=job.space,
                          summary=f"{action.label.lower()} {len(images)} image(s): "
                                  + ", ".join(f"#{image.pk}" for image in images))
-            _end(job, owner, status=Job.Status.SUCCEEDED, **_paid(job, result))
+            # Last, so the job's row is locked only for the commit; if the job was cancelled or
+            # taken back meanwhile, nothing of this is kept.
+            if not _end(job, owner, status=Job.Status.SUCCEEDED, **_paid(job, result)):
+                raise _NoLongerHeld
+    except _NoLongerHeld:
+        ledger.discard_all()
+        logger.info("job %s ended before its images were stored; they are not kept", job.pk)
     except BaseException:
         ledger.discard_all()
         raise
+
+
+class _NoLongerHeld(Exception):
+    """The job was cancelled or taken back while its images were being stored."""
 
 
 def _end(job: Job, owner: str, *, status: str, **fields: Any) -> bool:
