@@ -61,9 +61,8 @@ class ConcurrentWorker(Worker):
         self._lock = threading.Lock()
         self._slot_freed = threading.Event()
         self._claimed = 0
-        self._last_beat = 0.0
-        self._last_recovery = 0.0
-        self._last_housekeeping = 0.0
+        # Due at once: time.monotonic() may start near zero (a fresh machine or container).
+        self._last_beat = self._last_recovery = self._last_housekeeping = float("-inf")
         self._signalled = False
         self._force = False
 

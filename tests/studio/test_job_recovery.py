@@ -399,3 +399,19 @@ def test_a_paid_answer_in_a_receipt_gets_more_tries_than_the_limit(alice, settin
     services.job_run(job_id=job.pk)
     job.refresh_from_db()
     assert job.status == Job.Status.SUCCEEDED and job.images.count() == 1
+
+
+def test_the_workers_hourly_housekeeping_repairs_storage(alice):
+    from studio.worker import ConcurrentWorker
+
+    orphan = default_storage.save("images/2026/01/orphan.png", ContentFile(b"x"))
+    _old(orphan)
+    worker = ConcurrentWorker(concurrency=1, queue_names=["default"], interval=0.05, batch=False,
+                              backend_name="default", startup_delay=False, max_tasks=None, worker_id="hk",
+                              excluded_queue_names=[])
+    worker._housekeeping()
+    assert not default_storage.exists(orphan)
+    again = default_storage.save("images/2026/01/again.png", ContentFile(b"x"))
+    _old(again)
+    worker._housekeeping()  # not yet an hour later
+    assert default_storage.exists(again)
