@@ -8,7 +8,7 @@ import secrets
 import uuid
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,6 +22,7 @@ from PIL import Image as PILImage
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from imageapi.client import GeneratedImage
 from imageapi.params import ImageInfo, resolve_snapshot
 
 from .models import Collection, CollectionItem, Favourite, Image, ImageInput, InputImage, ShareLink, Tag
@@ -31,12 +32,22 @@ THUMBNAIL_QUALITY = 80
 
 
 @dataclass(frozen=True)
-class ReceivedImage:
-    """One image as the API returned it."""
+class ImageOrigin:
+    """Where a batch of received images comes from: one API call and what it was asked."""
 
-    data: bytes
-    format: str
-    index: int
+    created_by: Any
+    space: Any
+    job: Any
+    request: dict[str, Any]
+    model: str
+    size: str = ""
+    quality: str = ""
+    background: str = ""
+    usage: dict[str, Any] = field(default_factory=dict)
+    request_id: str = ""
+    latency_ms: int | None = None
+    inputs: tuple[InputImage, ...] = ()
+    mask: InputImage | None = None
 
 
 class FileLedger:
@@ -100,36 +111,20 @@ def input_image_create(
     return input_image
 
 
-def image_ingest(
-    *,
-    created_by: Any,
-    space: Any,
-    job: Any,
-    received: ReceivedImage,
-    request: dict[str, Any],
-    model: str,
-    size: str,
-    quality: str,
-    background: str,
-    usage: dict[str, Any],
-    cost_usd: Decimal,
-    request_id: str,
-    latency_ms: int | None,
-    inputs: list[InputImage],
-    mask: InputImage | None,
-    ledger: FileLedger,
-) -> Image:
+def image_ingest(*, received: GeneratedImage, origin: ImageOrigin, cost_usd: Decimal, ledger: FileLedger) -> Image:
     """Write the original bytes exactly as returned, a WebP thumbnail, and the row."""
     with PILImage.open(io.BytesIO(received.data)) as picture:
         width, height = picture.size
+    usage = origin.usage
     image = Image(
-        created_by=created_by, space=space, job=job, kind="edit" if inputs else "generate", index=received.index,
-        prompt=request.get("prompt", ""), request=request, model=model, snapshot=resolve_snapshot(model),
-        mask=mask, format=received.format, width=width, height=height, byte_size=len(received.data),
-        sha256=hashlib.sha256(received.data).hexdigest(),
-        size=size or f"{width}x{height}", quality=quality, background=background, usage=usage,
+        created_by=origin.created_by, space=origin.space, job=origin.job,
+        kind=Image.Kind.EDIT if origin.inputs else Image.Kind.GENERATE, index=received.index,
+        prompt=origin.request.get("prompt", ""), request=origin.request, model=origin.model,
+        snapshot=resolve_snapshot(origin.model), mask=origin.mask, format=received.format, width=width,
+        height=height, byte_size=len(received.data), sha256=hashlib.sha256(received.data).hexdigest(),
+        size=origin.size or f"{width}x{height}", quality=origin.quality, background=origin.background, usage=usage,
         input_tokens=int(usage.get("input_tokens") or 0), output_tokens=int(usage.get("output_tokens") or 0),
-        cost_usd=cost_usd, request_id=request_id, latency_ms=latency_ms,
+        cost_usd=cost_usd, request_id=origin.request_id, latency_ms=origin.latency_ms,
     )
     extension = "jpg" if received.format == "jpeg" else received.format
     image.file.save(_file_name(extension), ContentFile(received.data), save=False)
@@ -139,7 +134,7 @@ def image_ingest(
     image.save()
     ImageInput.objects.bulk_create(
         ImageInput(image=image, input_image=input_image, position=position)
-        for position, input_image in enumerate(inputs)
+        for position, input_image in enumerate(origin.inputs)
     )
     return image
 

@@ -4,6 +4,7 @@ turn browser input into API parameters and put each error next to its field."""
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -54,6 +55,10 @@ class MultipleImageField(forms.FileField):
         return [super(MultipleImageField, self).clean(item, initial) for item in files]
 
 
+def new_submit_key() -> str:
+    return uuid.uuid4().hex
+
+
 class ImageOptionsForm(forms.Form):
     """What generations and edits share. Field names are the API's parameter names."""
 
@@ -90,12 +95,15 @@ class ImageOptionsForm(forms.Form):
 
     space = forms.TypedChoiceField(coerce=parse_id, required=False, label="Save to",
                                    help_text="Where the new images go.")
+    # One-time key: the same form posted twice (double click, retry after a blip) makes one job.
+    submit_key = forms.RegexField(regex=r"^[0-9a-f]{32}$", required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, model: str, destinations: list[Space], **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")  # both forms share the studio page
         super().__init__(*args, **kwargs)
         for name in ("width", "height"):
             self.fields[name].described_by = "size-feedback"
+        self.fields["submit_key"].initial = new_submit_key()
         self.model = model
         # Only spaces the user may generate into are offered, or accepted.
         self.destinations = {space.pk: space for space in destinations}

@@ -176,6 +176,11 @@ STUDIO_HTTP_MAX_KEEPALIVE = env_int("STUDIO_HTTP_MAX_KEEPALIVE", 100, minimum=0,
 # How slow the offline emulator pretends to be (1.0 ≈ real pacing, 0 = instant).
 STUDIO_EMULATOR_LATENCY = env_float("STUDIO_EMULATOR_LATENCY", 1.0)
 STUDIO_WORKER_CONCURRENCY = env_int("STUDIO_WORKER_CONCURRENCY", 8, minimum=1, maximum=512)
+# Jobs: how many times a worker may take a job whose worker stopped, how long a lease lasts
+# without renewal, and how long SIGTERM lets calls in flight finish.
+STUDIO_JOB_MAX_ATTEMPTS = env_int("STUDIO_JOB_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
+STUDIO_JOB_LEASE_SECONDS = env_float("STUDIO_JOB_LEASE_SECONDS", 30.0, minimum=1.0)
+STUDIO_SHUTDOWN_GRACE = env_float("STUDIO_SHUTDOWN_GRACE", 30.0)
 
 LOGGING = {
     "version": 1,
@@ -262,7 +267,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "studio.security.SecretSafeExceptionReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "studio.security.SecretSafeExceptionReporter"
 # Last, so the page it may render has the session, user, messages, htmx and CSP nonce.
-MIDDLEWARE.append("studio.security.UploadLimitMiddleware")
+MIDDLEWARE.append("studio.middleware.UploadLimitMiddleware")
 MIDDLEWARE.insert(0, "studio.security.ErrorPageScrubMiddleware")
 # Outermost, so it compresses what the scrubber above has already checked (see TextGZipMiddleware).
 MIDDLEWARE.insert(0, "studio.security.TextGZipMiddleware")

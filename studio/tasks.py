@@ -1,4 +1,8 @@
-"""Background tasks: thin wrappers that pass primary keys to a service."""
+"""Background tasks: thin wrappers that pass primary keys to a service.
+
+This module imports the services, never the reverse: services that queue a job are given
+``job_enqueue`` by their caller.
+"""
 
 try:  # Django 6 ships the tasks framework; 5.2 uses the django-tasks backport of it.
     from django.tasks import task
@@ -13,3 +17,8 @@ from .logs import log_context
 def run_job(*, job_id: int) -> None:
     with log_context(job_id=job_id):  # every log line of the run names the job
         services.job_run(job_id=job_id)
+
+
+def job_enqueue(job_id: int) -> None:
+    """Put a job on the task queue (call it once the job's row is committed)."""
+    run_job.enqueue(job_id=job_id)

@@ -25,11 +25,12 @@ from teams.selectors import destinations_for, remembered_destination
 from teams.services import destination_remember
 
 from . import services
-from .forms import CUSTOM_SIZE, EditForm, GenerateForm
+from .forms import CUSTOM_SIZE, EditForm, GenerateForm, new_submit_key
 from .models import Job, WorkerHeartbeat
 from .permissions import can_change_job, get_visible_job, visible_jobs
 from .ratelimit import rate_limit_message, submit_retry_after
-from .selectors import recent_prompts
+from .selectors import HEARTBEAT_STALE_SECONDS, recent_prompts, worker_alive
+from .tasks import job_enqueue
 
 logger = logging.getLogger(__name__)
 RECENT_JOBS = 12
@@ -61,6 +62,7 @@ def _page(request: HttpRequest, *, generate_form: GenerateForm | None = None,
         "edit_form": edit_form or _edit_form(request),
         "mode": mode,
         "jobs": visible_jobs(request.user).prefetch_related(_ALIVE_IMAGES)[:RECENT_JOBS],
+        "worker_alive": worker_alive(),
     }
     return render(request, "studio/home.html", context, status=status)
 
@@ -91,6 +93,7 @@ def _page_for_resubmit(request: HttpRequest, job: Job) -> HttpResponse:
         values["inputs"] = [f"stored:{link.input_image_id}" for link in job.job_inputs.all()]
         values["mask_image"] = job.mask_id
     data = QueryDict(mutable=True)
+    data["submit_key"] = new_submit_key()
     for name, value in values.items():
         data.setlist(name, [str(item) for item in (value if isinstance(value, list) else [value])
                             if item is not None])
@@ -109,9 +112,12 @@ def _submitted(request: HttpRequest, *, form: GenerateForm | EditForm, job: Job 
     """After a submit: htmx gets the form back (values kept) plus the new job card; a plain
     browser gets the whole page."""
     if request.htmx:
+        if job is not None:  # the form stays filled in for the next job, with a key of its own
+            form.data = form.data.copy()
+            form.data["submit_key"] = new_submit_key()
         template = "studio/home.html#generate_form" if mode == "generate" else "studio/home.html#edit_form"
         key = "generate_form" if mode == "generate" else "edit_form"
-        context = {key: form, "new_job": job, "mode": mode}
+        context = {key: form, "new_job": job, "mode": mode, "worker_alive": worker_alive()}
         return render(request, template, context)
     if job is not None:
         return redirect("studio:home")
@@ -140,7 +146,9 @@ def generate(request: HttpRequest) -> HttpResponse:
         return _rate_limited(request, form=form, mode="generate", retry_after=retry_after)
     job = None
     if form.is_valid():
-        job = services.job_submit_generation(user=request.user, request=form.api_request, space=form.destination)
+        job = services.job_submit_generation(user=request.user, request=form.api_request, space=form.destination,
+                                             submit_key=form.cleaned_data.get("submit_key") or "",
+                                             enqueue=job_enqueue)
         logger.debug("job %s submitted: %r", job.pk, job.prompt)  # the user's words: DEBUG only
         destination_remember(user=request.user, space=form.destination)
     return _submitted(request, form=form, job=job, mode="generate")
@@ -154,7 +162,8 @@ def edit(request: HttpRequest) -> HttpResponse:
     job = None
     if form.is_valid():
         job = services.job_submit_edit(user=request.user, request=form.api_request, images=form.uploads,
-                                       mask=form.mask_upload, space=form.destination)
+                                       mask=form.mask_upload, space=form.destination,
+                                       submit_key=form.cleaned_data.get("submit_key") or "", enqueue=job_enqueue)
         logger.debug("job %s submitted: %r", job.pk, job.prompt)  # the user's words: DEBUG only
         destination_remember(user=request.user, space=form.destination)
     return _submitted(request, form=form, job=job, mode="edit")
@@ -163,7 +172,7 @@ def edit(request: HttpRequest) -> HttpResponse:
 @require_GET
 def job_card(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(visible_jobs(request.user).prefetch_related(_ALIVE_IMAGES), pk=id_or_404(pk))
-    return render(request, "studio/home.html#job_card", {"job": job})
+    return render(request, "studio/home.html#job_card", {"job": job, "worker_alive": worker_alive()})
 
 
 @require_POST
@@ -174,7 +183,7 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     services.job_cancel(job=job)
     job.refresh_from_db()
     if request.htmx:
-        return render(request, "studio/home.html#job_card", {"job": job})
+        return render(request, "studio/home.html#job_card", {"job": job, "worker_alive": worker_alive()})
     return redirect("studio:home")
 
 
@@ -225,9 +234,6 @@ def prompts(request: HttpRequest) -> HttpResponse:
     context = {"prompts": recent_prompts(user=request.user, query=query), "query": query}
     template = "studio/prompts.html#results" if request.htmx else "studio/prompts.html"
     return render(request, template, context)
-
-
-HEARTBEAT_STALE_SECONDS = 30
 
 
 @login_not_required

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import timedelta
 
 import pytest
 
@@ -107,7 +106,7 @@ def worker(transactional_db):
     from studio.worker import ConcurrentWorker
 
     worker = ConcurrentWorker(
-        concurrency=2, abandoned_after=timedelta(hours=1), queue_names=["default"], interval=0.1,
+        concurrency=2, queue_names=["default"], interval=0.1,
         batch=False, backend_name="default", startup_delay=False, max_tasks=None, worker_id="e2e",
         excluded_queue_names=[],
     )

@@ -8,7 +8,6 @@ import platform
 import statistics
 import tempfile
 import time
-from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -115,6 +114,7 @@ class Command(BaseCommand):
 
     def _worker(self, jobs: int) -> list[tuple[str, str]]:
         from studio import services
+        from studio.tasks import job_enqueue
         from studio.worker import ConcurrentWorker
 
         user = get_user_model().objects.create_user("bench-worker")
@@ -125,10 +125,10 @@ class Command(BaseCommand):
                 for index in range(jobs):
                     services.job_submit_generation(user=user, request={
                         "model": "gpt-image-2", "prompt": f"bench {concurrency} {index}", "size": "1024x1024",
-                        "quality": "low", "n": 1})
+                        "quality": "low", "n": 1}, enqueue=job_enqueue)
                 started = time.perf_counter()
                 ConcurrentWorker(
-                    concurrency=concurrency, abandoned_after=timedelta(hours=1), queue_names=["default"],
+                    concurrency=concurrency, queue_names=["default"],
                     interval=0.05, batch=True, backend_name="default", startup_delay=False, max_tasks=None,
                     worker_id=f"bench-{concurrency}", excluded_queue_names=[],
                 ).run()
