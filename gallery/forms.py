@@ -70,6 +70,13 @@ class GalleryFilterForm(forms.Form):
 # -- organising -------------------------------------------------------------------------------
 
 
+class NextForm(forms.Form):
+    """Where a POST returns to (the views keep only a path on this site)."""
+
+    next = forms.CharField(required=False, max_length=2000)
+
+
+
 class FavouriteForm(forms.Form):
     favourite = forms.CharField(required=False)  # "1" marks a favourite; anything else unmarks
 

@@ -18,7 +18,16 @@ from django.views.decorators.http import require_GET, require_POST
 from teams.permissions import Action, can, get_space_for, readable_space_ids
 
 from . import services
-from .forms import BulkForm, CollectionForm, FavouriteForm, GalleryFilterForm, ShareLinkForm, TagAddForm, TagRemoveForm
+from .forms import (
+    BulkForm,
+    CollectionForm,
+    FavouriteForm,
+    GalleryFilterForm,
+    NextForm,
+    ShareLinkForm,
+    TagAddForm,
+    TagRemoveForm,
+)
 from .models import Collection, Image, InputImage, ShareLink, Tag
 from .permissions import (
     deletable_images,
@@ -250,7 +259,8 @@ def collections(request: HttpRequest) -> HttpResponse:
 
 def _back(request: HttpRequest, default: str) -> str:
     """The page to return to: the posted ``next`` when it stays on this site, else ``default``."""
-    target = request.POST.get("next", "")
+    form = NextForm(request.POST)
+    target = form.cleaned_data["next"] if form.is_valid() else ""
     if target and url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()},
                                                   require_https=request.is_secure()):
         return target

@@ -22,6 +22,7 @@ from studio import services
 from studio.models import Job
 from teams.models import Membership, Role, Space
 from teams.services import personal_space, team_create
+from tests.factories import ImageFactory, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -38,15 +39,11 @@ class Side:
 
 
 def _image(user, space, prompt) -> Image:
-    job = services.job_submit_generation(user=user, space=space, request={
-        "model": "gpt-image-2", "prompt": prompt, "n": 1, "size": "1024x1024", "quality": "low"})
-    services.job_run(job_id=job.pk)
-    return job.images.get()
+    return ImageFactory(created_by=user, space=space, prompt=prompt)  # seeded: files, no worker
 
 
-def _side(django_user_model, name: str, role: str) -> Side:
-    user = django_user_model.objects.create_user(name, f"{name}@example.com", "pw")
-    owner = django_user_model.objects.create_user(f"{name}-owner", f"{name}-owner@example.com", "pw")
+def _side(name: str, role: str) -> Side:
+    user, owner = make_user(name), make_user(f"{name}-owner")
     team = team_create(user=owner, name=f"Team of {name}")
     Membership.objects.create(space=team, user=user, role=role)
     client = Client()
@@ -55,9 +52,9 @@ def _side(django_user_model, name: str, role: str) -> Side:
 
 
 @pytest.fixture(params=[Role.OWNER, Role.EDITOR, Role.VIEWER])
-def world(request, django_user_model):
+def world(request, db):
     role = request.param
-    alice, bob = _side(django_user_model, "alice", role), _side(django_user_model, "bob", role)
+    alice, bob = _side("alice", role), _side("bob", role)
     images = {}
     for me in (alice, bob):
         images[me.user.username] = {
@@ -161,9 +158,9 @@ def test_someone_elses_collection_is_out_of_reach(world, direction):
     assert Collection.objects.count() == 1
 
 
-def test_lineage_links_only_to_sources_still_visible(django_user_model):
+def test_lineage_links_only_to_sources_still_visible(db):
     """An edit made from a team image keeps its link to the source only while its maker may see it."""
-    side = _side(django_user_model, "carol", Role.EDITOR)
+    side = _side("carol", Role.EDITOR)
     source = _image(side.team_owner, side.team, "team original")
     side.client.post("/edit/", {"prompt": "make it gold", "size": "auto", "quality": "low", "n": "1",
                                 "output_format": "png", "inputs": [f"gallery:{source.pk}"]})
