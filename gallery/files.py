@@ -12,6 +12,8 @@ from typing import IO
 
 from django.http import FileResponse
 
+from imageapi.images import sniff_format
+
 SNIFF_BYTES = 16
 # As GitHub serves user content: nothing may load or run; the inline style lets a browser show an image.
 FILE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
@@ -19,13 +21,8 @@ FILE_CSP = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
 
 def sniff_image_type(head: bytes) -> str | None:
     """The MIME type of PNG, JPEG or WebP bytes from their signature; None for anything else."""
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
-    return None
+    image_format = sniff_format(head)
+    return f"image/{image_format}" if image_format else None
 
 
 def inert_file_response(handle: IO[bytes], *, download_name: str | None, cache: str) -> FileResponse:

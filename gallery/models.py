@@ -50,10 +50,14 @@ class ImageQuerySet(models.QuerySet):
 class Image(models.Model):
     """One image the API returned, with everything needed to understand and redo it."""
 
+    class Kind(models.TextChoices):
+        GENERATE = "generate", "Generate"
+        EDIT = "edit", "Edit"
+
     created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="images")
     space = models.ForeignKey("teams.Space", on_delete=models.CASCADE, related_name="images")
     job = models.ForeignKey("studio.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="images")
-    kind = models.CharField(max_length=16, default="generate")  # generate | edit
+    kind = models.CharField(max_length=16, choices=Kind.choices, default=Kind.GENERATE)
     index = models.PositiveSmallIntegerField(default=0, help_text="Position in its batch of n.")
 
     prompt = models.TextField()
@@ -70,6 +74,8 @@ class Image(models.Model):
     height = models.PositiveIntegerField()
     byte_size = models.PositiveBigIntegerField()
     sha256 = models.CharField(max_length=64)
+    # Set by `manage.py storage_check --repair` when the file or thumbnail is gone from storage.
+    file_missing = models.BooleanField(default=False)
 
     # What the API says it used (answers `auto`).
     size = models.CharField(max_length=16, blank=True)

@@ -13,8 +13,11 @@ from django.db import connection
 from django.db.models import BooleanField, F, Func, Q, QuerySet, Value
 from django.utils import timezone
 
+from teams.ids import parse_id
+from teams.permissions import User, readable_space_ids
+
 from .models import Favourite, Image, ImageInput, InputImage, Tag
-from .permissions import User, member_space_ids, visible_collections, visible_images
+from .permissions import visible_collections, visible_images
 
 GALLERY_PAGE_SIZE = 48
 COUNT_LIMIT = 1000  # beyond this the grid says "1,000+": counting every match would grow with the gallery
@@ -196,7 +199,7 @@ def _after(user: User, filters: dict[str, Any], fields: tuple[str, ...], positio
 
 def _space_ids(user: User, filters: dict[str, Any]) -> list[int]:
     """The spaces a view reads: the user's, or the one chosen in the filters (one small query)."""
-    ids = list(member_space_ids(user).values_list("pk", flat=True))
+    ids = list(readable_space_ids(user).values_list("pk", flat=True))
     if space := filters.get("space"):
         ids = [pk for pk in ids if pk == space]
     return ids
@@ -277,7 +280,13 @@ def _aware_datetime(text: str) -> datetime:
     return value
 
 
-_CURSOR_PARSERS = {"created_at": _aware_datetime, "cost_usd": Decimal, "id": int}
+def _cursor_id(text: str) -> int:
+    if (number := parse_id(text)) is None:
+        raise ValueError(text)
+    return number
+
+
+_CURSOR_PARSERS = {"created_at": _aware_datetime, "cost_usd": Decimal, "id": _cursor_id}
 
 
 def _mark_favourites(user: User, images: list[Image]) -> None:

@@ -8,12 +8,12 @@ import secrets
 import uuid
 import zipfile
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.core.files.base import ContentFile
+from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import transaction
 from django.db.models import Q
@@ -22,6 +22,7 @@ from PIL import Image as PILImage
 
 from audit.models import AuditEvent
 from audit.services import audit_record
+from imageapi.client import GeneratedImage
 from imageapi.params import ImageInfo, resolve_snapshot
 
 from .models import Collection, CollectionItem, Favourite, Image, ImageInput, InputImage, ShareLink, Tag
@@ -31,12 +32,22 @@ THUMBNAIL_QUALITY = 80
 
 
 @dataclass(frozen=True)
-class ReceivedImage:
-    """One image as the API returned it."""
+class ImageOrigin:
+    """Where a batch of received images comes from: one API call and what it was asked."""
 
-    data: bytes
-    format: str
-    index: int
+    created_by: Any
+    space: Any
+    job: Any
+    request: dict[str, Any]
+    model: str
+    size: str = ""
+    quality: str = ""
+    background: str = ""
+    usage: dict[str, Any] = field(default_factory=dict)
+    request_id: str = ""
+    latency_ms: int | None = None
+    inputs: tuple[InputImage, ...] = ()
+    mask: InputImage | None = None
 
 
 class FileLedger:
@@ -73,56 +84,47 @@ def make_thumbnail(data: bytes) -> bytes:
 def input_image_create(
     *,
     created_by: Any,
-    data: bytes,
+    data: bytes | File,
     info: ImageInfo,
     role: str,
     original_name: str = "",
     source_image: Image | None = None,
     ledger: FileLedger,
 ) -> InputImage:
-    """Store an edit's input image or mask (already validated by the caller)."""
+    """Store an edit's input image or mask (already validated by the caller). ``data`` may be a
+    file (an upload spooled to disk): it is hashed and copied a chunk at a time, never held whole."""
+    content = ContentFile(data) if isinstance(data, bytes) else data
+    digest = hashlib.sha256()
+    content.seek(0)
+    for chunk in content.chunks():
+        digest.update(chunk)
+    content.seek(0)
     extension = "jpg" if info.format == "jpeg" else (info.format or "bin")
     input_image = InputImage(
         created_by=created_by, role=role, original_name=original_name[:255], format=info.format or "",
-        width=info.width, height=info.height, byte_size=len(data),
-        sha256=hashlib.sha256(data).hexdigest(), source_image=source_image,
+        width=info.width, height=info.height, byte_size=content.size,
+        sha256=digest.hexdigest(), source_image=source_image,
     )
-    input_image.file.save(_file_name(extension), ContentFile(data), save=False)
+    input_image.file.save(_file_name(extension), content, save=False)
     ledger.track(input_image.file.name)
     input_image.save()
     return input_image
 
 
-def image_ingest(
-    *,
-    created_by: Any,
-    space: Any,
-    job: Any,
-    received: ReceivedImage,
-    request: dict[str, Any],
-    model: str,
-    size: str,
-    quality: str,
-    background: str,
-    usage: dict[str, Any],
-    cost_usd: Decimal,
-    request_id: str,
-    latency_ms: int | None,
-    inputs: list[InputImage],
-    mask: InputImage | None,
-    ledger: FileLedger,
-) -> Image:
+def image_ingest(*, received: GeneratedImage, origin: ImageOrigin, cost_usd: Decimal, ledger: FileLedger) -> Image:
     """Write the original bytes exactly as returned, a WebP thumbnail, and the row."""
     with PILImage.open(io.BytesIO(received.data)) as picture:
         width, height = picture.size
+    usage = origin.usage
     image = Image(
-        created_by=created_by, space=space, job=job, kind="edit" if inputs else "generate", index=received.index,
-        prompt=request.get("prompt", ""), request=request, model=model, snapshot=resolve_snapshot(model),
-        mask=mask, format=received.format, width=width, height=height, byte_size=len(received.data),
-        sha256=hashlib.sha256(received.data).hexdigest(),
-        size=size or f"{width}x{height}", quality=quality, background=background, usage=usage,
+        created_by=origin.created_by, space=origin.space, job=origin.job,
+        kind=Image.Kind.EDIT if origin.inputs else Image.Kind.GENERATE, index=received.index,
+        prompt=origin.request.get("prompt", ""), request=origin.request, model=origin.model,
+        snapshot=resolve_snapshot(origin.model), mask=origin.mask, format=received.format, width=width,
+        height=height, byte_size=len(received.data), sha256=hashlib.sha256(received.data).hexdigest(),
+        size=origin.size or f"{width}x{height}", quality=origin.quality, background=origin.background, usage=usage,
         input_tokens=int(usage.get("input_tokens") or 0), output_tokens=int(usage.get("output_tokens") or 0),
-        cost_usd=cost_usd, request_id=request_id, latency_ms=latency_ms,
+        cost_usd=cost_usd, request_id=origin.request_id, latency_ms=origin.latency_ms,
     )
     extension = "jpg" if received.format == "jpeg" else received.format
     image.file.save(_file_name(extension), ContentFile(received.data), save=False)
@@ -132,7 +134,7 @@ def image_ingest(
     image.save()
     ImageInput.objects.bulk_create(
         ImageInput(image=image, input_image=input_image, position=position)
-        for position, input_image in enumerate(inputs)
+        for position, input_image in enumerate(origin.inputs)
     )
     return image
 

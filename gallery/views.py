@@ -15,18 +15,16 @@ from django.utils.cache import patch_vary_headers
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_POST
 
+from teams.permissions import Action, can, get_space_for, readable_space_ids
+
 from . import services
-from .forms import GalleryFilterForm
+from .forms import BulkForm, CollectionForm, FavouriteForm, GalleryFilterForm, ShareLinkForm, TagAddForm, TagRemoveForm
 from .models import Collection, Image, InputImage, ShareLink, Tag
 from .permissions import (
-    Action,
-    can,
     deletable_images,
-    get_space_for,
     get_visible_image,
     get_visible_input_image,
     manageable_share_links,
-    member_space_ids,
     organisable_collections,
     organisable_images,
     thumbnail_images,
@@ -38,7 +36,6 @@ from .storage import serve_file
 
 # Files never change once written (new bytes get a new name), so browsers may keep them.
 PRIVATE_CACHE = "private, max-age=86400, immutable"
-BULK_LIMIT = 500  # images one bulk action may name
 
 
 def _file_response(field: FieldFile, *, content_type: str, download_name: str | None = None,
@@ -126,16 +123,14 @@ def detail(request: HttpRequest, pk: int) -> HttpResponse:
         "share_links": manageable_share_links(request.user).filter(image=image, revoked_at__isnull=True,
                                                                    expires_at__gt=timezone.now()),
         "versions": version_tree(user=request.user, image=image),
+        "share_form": ShareLinkForm(initial={"image": image.pk}, auto_id="share-%s"),
     }
     return render(request, "gallery/detail.html", context)
 
 
 def _visible_image_param(request: HttpRequest, name: str) -> Image:
     """The visible image whose id is the query parameter ``name``: a 404 for anything else."""
-    value = request.GET.get(name, "")
-    if not value.isdigit() or len(value) > 18:
-        raise Http404
-    return get_visible_image(request.user, int(value))
+    return get_visible_image(request.user, request.GET.get(name, ""))
 
 
 @require_GET
@@ -179,8 +174,8 @@ def input_file(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def favourite(request: HttpRequest, pk: int) -> HttpResponse:
     image = get_visible_image(request.user, pk)
-    is_favourite = services.favourite_set(user=request.user, image=image,
-                                          favourite=request.POST.get("favourite") == "1")
+    form = _valid(FavouriteForm(request.POST))
+    is_favourite = services.favourite_set(user=request.user, image=image, favourite=form.is_favourite)
     if request.htmx:
         return render(request, "gallery/detail.html#favourite", {"image": image, "is_favourite": is_favourite})
     return redirect(_back(request, reverse("gallery:detail", args=[pk])))
@@ -196,14 +191,14 @@ def _organisable(request: HttpRequest, pk: int) -> Image:
 @require_POST
 def tag_add(request: HttpRequest, pk: int) -> HttpResponse:
     image = _organisable(request, pk)
-    services.tags_add(images=[image], names=request.POST.get("tags", "").split(","))
+    services.tags_add(images=[image], names=_valid(TagAddForm(request.POST)).names)
     return _tags_response(request, image)
 
 
 @require_POST
 def tag_remove(request: HttpRequest, pk: int) -> HttpResponse:
     image = _organisable(request, pk)
-    services.tag_remove(image=image, name=request.POST.get("tag", ""))
+    services.tag_remove(image=image, name=_valid(TagRemoveForm(request.POST)).cleaned_data["tag"])
     return _tags_response(request, image)
 
 
@@ -219,19 +214,20 @@ def _tags_response(request: HttpRequest, image: Image) -> HttpResponse:
 def tag_suggestions(request: HttpRequest) -> HttpResponse:
     """Tags of the spaces the user may see that start with ``q``, for autocomplete."""
     prefix = services.tag_name(request.GET.get("q", ""))
-    names = (Tag.objects.filter(space_id__in=member_space_ids(request.user), name__startswith=prefix)
+    names = (Tag.objects.filter(space_id__in=readable_space_ids(request.user), name__startswith=prefix)
              .order_by("name").values_list("name", flat=True).distinct()[:20])
     return render(request, "gallery/_tag_options.html", {"names": names})
 
 
 @require_POST
 def collection_create(request: HttpRequest) -> HttpResponse:
-    space = get_space_for(request.user, _int(request.POST.get("space")), Action.ORGANISE)
-    name = request.POST.get("name", "").strip()
-    if not name:
-        messages.error(request, "Give the collection a name.")
+    form = CollectionForm(request.POST)
+    form.is_valid()
+    space = get_space_for(request.user, form.cleaned_data.get("space"), Action.ORGANISE)
+    if "name" in form.errors:
+        messages.error(request, form.errors["name"][0])
         return redirect("gallery:collections")
-    collection = services.collection_create(space=space, user=request.user, name=name)
+    collection = services.collection_create(space=space, user=request.user, name=form.cleaned_data["name"])
     return redirect(f"{reverse('gallery:index')}?collection={collection.pk}")
 
 
@@ -246,6 +242,9 @@ def collections(request: HttpRequest) -> HttpResponse:
             revoked_at__isnull=True, expires_at__gt=timezone.now()))),
         "spaces": destinations_for(user=request.user),
     }
+    for collection in context["collections"]:
+        collection.share_form = ShareLinkForm(initial={"collection": collection.pk},
+                                              auto_id=f"share-%s-{collection.pk}")
     return render(request, "gallery/collections.html", context)
 
 
@@ -258,10 +257,12 @@ def _back(request: HttpRequest, default: str) -> str:
     return default
 
 
-def _int(value: str | None) -> int:
-    if not value or not value.isdigit():
+def _valid(form):
+    """The form, validated: a POST no page of ours sends (a malformed id, an unknown action)
+    is answered like a request for something that is not there."""
+    if not form.is_valid():
         raise Http404
-    return int(value)
+    return form
 
 
 # -- bulk actions -----------------------------------------------------------------------------
@@ -271,32 +272,34 @@ def _int(value: str | None) -> int:
 def bulk(request: HttpRequest) -> HttpResponse:
     """One action on the selected images. Each action takes only the images it is allowed on:
     a request naming an image the user may not touch acts as if it had not named it."""
-    action = request.POST.get("action", "")
-    ids = [int(value) for value in request.POST.getlist("image")[:BULK_LIMIT] if value.isdigit()]
+    form = BulkForm(request.POST)
     back = _back(request, reverse("gallery:index"))
-    if not ids:
+    if not form.is_valid() and form.cleaned_data.get("image"):
+        raise Http404  # an action or collection no page of ours sends
+    if not (ids := form.cleaned_data.get("image")):
         messages.info(request, "Select some images first.")
         return redirect(back)
+    action = form.cleaned_data["action"]
     if action == "zip":
         images = visible_images(request.user).filter(pk__in=ids).order_by("-created_at")
         response = StreamingHttpResponse(services.zip_stream(images.iterator()), content_type="application/zip")
         response["Content-Disposition"] = f'attachment; filename="studio-{timezone.now():%Y%m%d-%H%M%S}.zip"'
         return response
     if action == "collect":
-        collection = get_object_or_404(organisable_collections(request.user), pk=_int(request.POST.get("collection")))
+        collection = get_object_or_404(organisable_collections(request.user), pk=_collection_id(form))
         added = services.collection_add(collection=collection, user=request.user,
                                         images=organisable_images(request.user).filter(pk__in=ids))
         messages.success(request, f"Added {added} image{'s' if added != 1 else ''} to “{collection.name}”.")
     elif action == "uncollect":
-        collection = get_object_or_404(organisable_collections(request.user), pk=_int(request.POST.get("collection")))
+        collection = get_object_or_404(organisable_collections(request.user), pk=_collection_id(form))
         services.collection_remove(collection=collection, images=Image.objects.filter(pk__in=ids))
         messages.success(request, f"Removed from “{collection.name}”.")
     elif action == "tag":
-        if not any(Tag.normalise(name) for name in request.POST.get("tags", "").split(",")):
+        if not any(Tag.normalise(name) for name in form.tag_names):
             messages.info(request, "Type a tag first.")
             return redirect(back)
         images = organisable_images(request.user).filter(pk__in=ids)
-        tags = services.tags_add(images=images, names=request.POST.get("tags", "").split(","))
+        tags = services.tags_add(images=images, names=form.tag_names)
         messages.success(request, f"Tagged {len(images)} image(s) with {', '.join(sorted({t.name for t in tags}))}.")
     elif action == "trash":
         count = services.images_trash(user=request.user, images=deletable_images(request.user).filter(pk__in=ids))
@@ -309,9 +312,13 @@ def bulk(request: HttpRequest) -> HttpResponse:
         count = services.images_purge(user=request.user,
                                       images=deletable_images(request.user).in_trash().filter(pk__in=ids))
         messages.success(request, f"Deleted {count} image(s) for good.")
-    else:
-        raise Http404
     return redirect(back)
+
+
+def _collection_id(form: BulkForm) -> int:
+    if not form.cleaned_data["collection"]:
+        raise Http404
+    return form.cleaned_data["collection"]
 
 
 @require_GET
@@ -325,18 +332,15 @@ def trash(request: HttpRequest) -> HttpResponse:
 
 @require_POST
 def share_create(request: HttpRequest) -> HttpResponse:
-    if image_id := request.POST.get("image"):
-        target: Image | Collection = get_visible_image(request.user, _int(image_id))
+    form = _valid(ShareLinkForm(request.POST))
+    if image_id := form.cleaned_data["image"]:
+        target: Image | Collection = get_visible_image(request.user, image_id)
     else:
-        target = get_object_or_404(visible_collections(request.user), pk=_int(request.POST.get("collection")))
+        target = get_object_or_404(visible_collections(request.user), pk=form.cleaned_data["collection"])
     if not can(request.user, Action.ORGANISE, target.space):
         raise PermissionDenied
-    try:
-        days = int(request.POST.get("days") or 7)
-    except ValueError:
-        days = 7
-    link = services.share_link_create(user=request.user, target=target, days=days,
-                                      show_prompt=request.POST.get("show_prompt") == "1")
+    link = services.share_link_create(user=request.user, target=target, days=form.cleaned_data["days"],
+                                      show_prompt=form.cleaned_data["show_prompt"])
     url = request.build_absolute_uri(reverse("share", args=[link.token]))
     messages.success(request, f"Share link created: {url}")
     return redirect(_back(request, reverse("gallery:index")))

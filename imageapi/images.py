@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import warnings
+from typing import BinaryIO
 
 from PIL import Image, UnidentifiedImageError
 
@@ -19,16 +20,18 @@ class DecompressionBomb(ValueError):
     """The image claims more pixels than any input needs."""
 
 
-def inspect_image(data: bytes) -> ImageInfo:
+def inspect_image(data: bytes | BinaryIO) -> ImageInfo:
     """Format, size and alpha of ``data``, judged by its content, never by a file name.
 
     Raises ``DecompressionBomb`` for images that would decode to absurd sizes; returns
     ``format=None`` for bytes that are not a readable image.
     """
+    if not isinstance(data, bytes):
+        data.seek(0)  # a file (an upload spooled to disk) is read in place, a chunk at a time
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(io.BytesIO(data)) as image:
+            with Image.open(io.BytesIO(data) if isinstance(data, bytes) else data) as image:
                 width, height = image.size
                 if width * height > MAX_DECODED_PIXELS:
                     raise DecompressionBomb(f"{width}x{height}")
@@ -42,8 +45,18 @@ def inspect_image(data: bytes) -> ImageInfo:
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         if isinstance(exc, DecompressionBomb):
             raise
-        return ImageInfo(format=None, width=0, height=0, has_alpha=False, byte_size=len(data))
-    return ImageInfo(format=fmt, width=width, height=height, has_alpha=has_alpha, byte_size=len(data))
+        return ImageInfo(format=None, width=0, height=0, has_alpha=False, byte_size=_size(data))
+    return ImageInfo(format=fmt, width=width, height=height, has_alpha=has_alpha, byte_size=_size(data))
+
+
+def _size(data: bytes | BinaryIO) -> int:
+    """The byte count of ``data``; a file is measured by seeking (never read into memory) and
+    left at its start for the next reader."""
+    if isinstance(data, bytes):
+        return len(data)
+    size = data.seek(0, io.SEEK_END)
+    data.seek(0)
+    return size
 
 
 # The output formats the Images API produces, by their magic numbers.

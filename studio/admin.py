@@ -20,7 +20,8 @@ class JobAdmin(admin.ModelAdmin):
     date_hierarchy = "created_at"
     raw_id_fields = ["created_by", "mask"]
     readonly_fields = ["created_at", "started_at", "finished_at", "request_id", "latency_ms", "usage",
-                       "cost_usd", "attempts"]
+                       "cost_usd", "attempts", "calls", "interrupted", "lease_owner", "lease_expires_at",
+                       "retry_at", "receipt", "submit_key"]
     inlines = [JobInputInline]
 
     @admin.display(description="Prompt")

@@ -4,6 +4,7 @@ turn browser input into API parameters and put each error next to its field."""
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from gallery.models import InputImage
 from gallery.permissions import visible_images, visible_input_images
 from imageapi import params as rules
 from imageapi.images import DecompressionBomb, inspect_image
+from teams.ids import MAX_ID, parse_id
 from teams.models import Space
 
 from .services import Upload
@@ -22,7 +24,7 @@ from .services import Upload
 CUSTOM_SIZE = "custom"
 SIZE_CHOICES = [*rules.SIZE_PRESETS, (CUSTOM_SIZE, "Custom…")]
 PRESET_SIZES = {value for value, _ in rules.SIZE_PRESETS}
-INPUT_TOKEN = re.compile(r"(gallery|stored|upload):(\d{1,12})")
+INPUT_TOKEN = re.compile(r"(gallery|stored|upload):([0-9]{1,20})")
 
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
@@ -53,10 +55,15 @@ class MultipleImageField(forms.FileField):
         return [super(MultipleImageField, self).clean(item, initial) for item in files]
 
 
+def new_submit_key() -> str:
+    return uuid.uuid4().hex
+
+
 class ImageOptionsForm(forms.Form):
     """What generations and edits share. Field names are the API's parameter names."""
 
     endpoint: rules.Endpoint = "generations"
+    id_prefix = "options"  # of the controls' ids
 
     prompt = forms.CharField(
         error_messages={"required": "Describe the image you want."},
@@ -66,9 +73,9 @@ class ImageOptionsForm(forms.Form):
     )
     size = forms.ChoiceField(choices=SIZE_CHOICES, initial="1024x1024")
     # min matches the step, or browsers would count valid values from 1 (1, 17, 33…) and refuse 1536.
-    width = forms.IntegerField(required=False, min_value=rules.SIZE_STEP, initial=1536,
+    width = forms.IntegerField(required=False, min_value=rules.SIZE_STEP, initial=1536, label="Width (px)",
                                widget=forms.NumberInput(attrs={"step": rules.SIZE_STEP}))
-    height = forms.IntegerField(required=False, min_value=rules.SIZE_STEP, initial=1024,
+    height = forms.IntegerField(required=False, min_value=rules.SIZE_STEP, initial=1024, label="Height (px)",
                                 widget=forms.NumberInput(attrs={"step": rules.SIZE_STEP}))
     quality = forms.ChoiceField(choices=_choices(rules.QUALITIES), initial="auto")
     output_format = forms.ChoiceField(
@@ -86,11 +93,17 @@ class ImageOptionsForm(forms.Form):
         coerce=int, initial=2, label="Live previews",
     )
 
-    space = forms.TypedChoiceField(coerce=int, required=False, label="Save to",
+    space = forms.TypedChoiceField(coerce=parse_id, required=False, label="Save to",
                                    help_text="Where the new images go.")
+    # One-time key: the same form posted twice (double click, retry after a blip) makes one job.
+    submit_key = forms.RegexField(regex=r"^[0-9a-f]{32}$", required=False, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, model: str, destinations: list[Space], **kwargs: Any) -> None:
+        kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")  # both forms share the studio page
         super().__init__(*args, **kwargs)
+        for name in ("width", "height"):
+            self.fields[name].described_by = "size-feedback"
+        self.fields["submit_key"].initial = new_submit_key()
         self.model = model
         # Only spaces the user may generate into are offered, or accepted.
         self.destinations = {space.pk: space for space in destinations}
@@ -156,6 +169,7 @@ class ImageOptionsForm(forms.Form):
 
 class GenerateForm(ImageOptionsForm):
     endpoint = "generations"
+    id_prefix = "gen"
 
     moderation = forms.ChoiceField(choices=_choices(rules.MODERATIONS), initial="auto", required=False)
 
@@ -187,13 +201,16 @@ class InputTokensField(forms.Field):
         tokens: list[tuple[str, int]] = []
         for text in values:
             match = INPUT_TOKEN.fullmatch(str(text).strip())
-            if match and (token := (match[1], int(match[2]))) not in tokens:
+            # Gallery images and stored inputs are ids; an upload's number is its place among the files.
+            number = int(match[2]) if match and match[1] == "upload" else parse_id(match and match[2])
+            if match and number is not None and number <= MAX_ID and (token := (match[1], number)) not in tokens:
                 tokens.append(token)
         return tokens[: rules.EDIT_IMAGES_MAX * 2]  # room for every kind, and no more
 
 
 class EditForm(ImageOptionsForm):
     endpoint = "edits"
+    id_prefix = "edit"
     max_inputs = rules.EDIT_IMAGES_MAX
     blank_input_item = InputItem(token="")  # the markup the browser copies for a file it adds
 
@@ -212,12 +229,13 @@ class EditForm(ImageOptionsForm):
     # earlier edit (fix and resubmit without uploading again) and uploads, in the user's order.
     inputs = InputTokensField(required=False)
     # The kept mask of an earlier edit.
-    mask_image = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, widget=forms.HiddenInput)
+    mask_image = forms.TypedChoiceField(coerce=parse_id, required=False, empty_value=None, widget=forms.HiddenInput)
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["size"].initial = "auto"
+        self.fields["mask"].optional_mark = True
         self.tokens = self._tokens()
         self.gallery_images = {image.pk: image for image in visible_images(user).filter(
             pk__in=[pk for kind, pk in self.tokens if kind == "gallery"])}
@@ -236,7 +254,8 @@ class EditForm(ImageOptionsForm):
 
     def _mask_ids(self) -> list[int]:
         value = self.data.get("mask_image") if self.is_bound else self.initial.get("mask_image")
-        return [int(value)] if str(value or "").isdigit() else []
+        number = parse_id(str(value or ""))
+        return [number] if number is not None else []
 
     @property
     def unavailable_inputs(self) -> int:
@@ -311,23 +330,22 @@ def _read_uploaded_file(uploaded: UploadedFile) -> Upload | str:
     if uploaded.size is not None and uploaded.size >= rules.MAX_INPUT_BYTES:
         size_mb = uploaded.size / (1024 * 1024)
         return f"“{name}” is {size_mb:.1f} MB; each file must be under 50 MB."
-    data = uploaded.read()
+    # Never read whole: a 48 MB upload stays in its temporary file, inspected and stored in chunks.
     try:
-        info = inspect_image(data)
+        info = inspect_image(uploaded)
     except DecompressionBomb:
         return f"“{name}” claims an enormous number of pixels and was refused as unsafe."
     if info.format is None:
         return f"“{name}” is not an image that can be read (PNG, WebP or JPEG)."
-    return Upload(data=data, info=info, name=name)
+    return Upload(data=uploaded, info=info, name=name)
 
 
 def _read_source(image: Any) -> Upload:
-    with image.file.open("rb") as handle:
-        data = handle.read()
-    return Upload(data=data, info=inspect_image(data), name=image.download_name, source_image=image)
+    handle = image.file.open("rb")  # stays open until the job's input is stored from it
+    return Upload(data=handle, info=inspect_image(handle), name=image.download_name, source_image=image)
 
 
 def _read_stored(input_image: InputImage) -> Upload:
     with input_image.file.open("rb") as handle:
-        data = handle.read()
-    return Upload(data=data, info=inspect_image(data), name=input_image.original_name, stored=input_image)
+        info = inspect_image(handle)  # reused as stored: only what it is, not its bytes, is needed
+    return Upload(data=b"", info=info, name=input_image.original_name, stored=input_image)

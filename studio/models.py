@@ -39,8 +39,20 @@ class Job(models.Model):
     progress = models.PositiveSmallIntegerField(default=0, help_text="0–100")
     partials_received = models.PositiveSmallIntegerField(default=0)
     preview = models.FileField(upload_to="previews/%Y/%m/", blank=True)
-    attempts = models.PositiveSmallIntegerField(default=0)
+    attempts = models.PositiveSmallIntegerField(default=0, help_text="Times a worker took the job.")
+    calls = models.PositiveSmallIntegerField(default=0, help_text="Requests sent to the API, retries included.")
     cancel_requested = models.BooleanField(default=False)
+    # The lease: the worker running the job renews it while alive; any worker recovers a job
+    # whose lease ran out (see services.jobs_recover).
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    interrupted = models.PositiveSmallIntegerField(default=0, help_text="Attempts cut short by a stopped worker.")
+    retry_at = models.DateTimeField(null=True, blank=True, help_text="When the client retries the call.")
+    # The API's answer, kept (files in storage) before the slower ingest, so that a crash in
+    # between is recovered without paying for a second call.
+    receipt = models.JSONField(null=True, blank=True)
+    # The one-time key of the form that made the job: a second POST of it returns this job.
+    submit_key = models.CharField(max_length=64, blank=True)
 
     error_message = models.TextField(blank=True, help_text="Shown to the user as it is.")
     error_code = models.CharField(max_length=64, blank=True)
@@ -58,6 +70,10 @@ class Job(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         indexes = [models.Index(fields=["created_by", "-created_at"])]
+        constraints = [
+            models.UniqueConstraint(fields=["created_by", "submit_key"], condition=~models.Q(submit_key=""),
+                                    name="one_job_per_submit_key"),
+        ]
 
     def __str__(self) -> str:
         return f"Job {self.pk} ({self.status})"
@@ -80,6 +96,13 @@ class Job(models.Model):
             return None
         end = self.finished_at or timezone.now()
         return max(0, round((end - self.started_at).total_seconds()))
+
+    @property
+    def retry_in_seconds(self) -> int | None:
+        """Seconds until the client retries the call, while it waits to."""
+        if self.retry_at is None or self.status != self.Status.RUNNING:
+            return None
+        return max(0, round((self.retry_at - timezone.now()).total_seconds()))
 
     @property
     def total_tokens(self) -> int:

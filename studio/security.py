@@ -17,7 +17,6 @@ from pprint import pformat
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import TooManyFilesSent
 from django.middleware.gzip import GZipMiddleware
 from django.utils.html import escape
 from django.utils.safestring import SafeData, mark_safe
@@ -103,26 +102,6 @@ def _scrub_deep(value: Any, secrets: list[str]) -> Any:
     return value
 
 
-class UploadLimitMiddleware:
-    """Reads a multipart body before the CSRF check does, so that more files than
-    ``DATA_UPLOAD_MAX_NUMBER_FILES`` get an explanation (next to the edit form's image field)
-    instead of Django's bare "Bad Request" page. Nothing else changes: the body would be parsed
-    by the CSRF check right after, and the refused request changes nothing."""
-
-    def __init__(self, get_response: Any) -> None:
-        self.get_response = get_response
-
-    def __call__(self, request: Any) -> Any:
-        if request.method == "POST" and request.content_type == "multipart/form-data":
-            try:
-                request.FILES  # noqa: B018 - parsing is the point
-            except TooManyFilesSent:
-                from .views import too_many_files  # views import much; middleware loads early
-
-                return too_many_files(request)
-        return self.get_response(request)
-
-
 class ErrorPageScrubMiddleware:
     """The last guard: an error page (any status from 400) never carries a known secret value,
     whoever rendered it (Django's debug 404 page, for one, shows the exception's message)."""
@@ -157,3 +136,38 @@ class TextGZipMiddleware(GZipMiddleware):
         if not response.get("Content-Type", "").startswith(self.compressible):
             return response
         return super().process_response(request, response)
+
+
+# -- login throttling (django-axes) ----------------------------------------------------------
+
+
+def client_ip(request: Any) -> str | None:
+    """The client's address: behind ``STUDIO_TRUSTED_PROXIES`` proxies, the address the outermost
+    of them saw (each appends to X-Forwarded-For; anything further left is the client's say-so)."""
+    count = settings.STUDIO_TRUSTED_PROXIES
+    if count:
+        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
+        if len(forwarded) >= count:
+            return forwarded[-count]
+    return request.META.get("REMOTE_ADDR")
+
+
+def login_locked_out(request: Any, original_response: Any = None, credentials: Any = None) -> Any:
+    """The login page again, saying why and for how long, with the 429 status and Retry-After."""
+    from django.contrib.auth.forms import AuthenticationForm
+    from django.forms.utils import ErrorDict
+    from django.shortcuts import render
+
+    minutes = max(1, round(settings.AXES_COOLOFF_TIME.total_seconds() / 60))
+    data = request.POST.copy() if request.method == "POST" else None
+    if data is not None:
+        data.pop("password", None)
+    form = AuthenticationForm(request, data=data)
+    # Errors set by hand: validating would try the password again.
+    form._errors, form.cleaned_data = ErrorDict(), {}
+    form.add_error(None, f"Too many failed log-ins for this account or from your network. For your safety, "
+                         f"logging in is paused: try again in {minutes} minute{'s' if minutes != 1 else ''}.")
+    response = render(request, "registration/login.html",
+                      {"form": form, "next": request.POST.get("next", "") if data else ""}, status=429)
+    response["Retry-After"] = str(int(settings.AXES_COOLOFF_TIME.total_seconds()))
+    return response

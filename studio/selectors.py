@@ -3,14 +3,23 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.db.models import Count, Max
+from django.utils import timezone
 
-from gallery.permissions import visible_jobs
+from .models import WorkerHeartbeat
+from .permissions import visible_jobs
 
 PROMPT_HISTORY_LIMIT = 50
+HEARTBEAT_STALE_SECONDS = 30  # a worker beats every 5 s at most; six missed beats and it is gone
+
+
+def worker_alive() -> bool:
+    """Whether some task worker beat recently: without one, queued jobs wait for ever."""
+    cutoff = timezone.now() - timedelta(seconds=HEARTBEAT_STALE_SECONDS)
+    return WorkerHeartbeat.objects.filter(seen_at__gte=cutoff).exists()
 
 
 @dataclass(frozen=True)

@@ -1,6 +1,7 @@
 """Settings, all from the environment (see README "Configuration")."""
 
 import os
+from datetime import timedelta
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.humanize",
+    "django.forms",  # its widget templates, for FORM_RENDERER below
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
@@ -67,6 +69,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "studio.urls"
+# Form fields drawn by {{ field.as_field_group }} through templates/forms/field.html.
+FORM_RENDERER = "studio.rendering.FormRenderer"
 WSGI_APPLICATION = "studio.wsgi.application"
 
 TEMPLATES = [
@@ -172,6 +176,11 @@ STUDIO_HTTP_MAX_KEEPALIVE = env_int("STUDIO_HTTP_MAX_KEEPALIVE", 100, minimum=0,
 # How slow the offline emulator pretends to be (1.0 ≈ real pacing, 0 = instant).
 STUDIO_EMULATOR_LATENCY = env_float("STUDIO_EMULATOR_LATENCY", 1.0)
 STUDIO_WORKER_CONCURRENCY = env_int("STUDIO_WORKER_CONCURRENCY", 8, minimum=1, maximum=512)
+# Jobs: how many times a worker may take a job whose worker stopped, how long a lease lasts
+# without renewal, and how long SIGTERM lets calls in flight finish.
+STUDIO_JOB_MAX_ATTEMPTS = env_int("STUDIO_JOB_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
+STUDIO_JOB_LEASE_SECONDS = env_float("STUDIO_JOB_LEASE_SECONDS", 30.0, minimum=1.0)
+STUDIO_SHUTDOWN_GRACE = env_float("STUDIO_SHUTDOWN_GRACE", 30.0)
 
 LOGGING = {
     "version": 1,
@@ -258,7 +267,50 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 DEFAULT_EXCEPTION_REPORTER_FILTER = "studio.security.SecretSafeExceptionReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "studio.security.SecretSafeExceptionReporter"
 # Last, so the page it may render has the session, user, messages, htmx and CSP nonce.
-MIDDLEWARE.append("studio.security.UploadLimitMiddleware")
+MIDDLEWARE.append("studio.middleware.UploadLimitMiddleware")
 MIDDLEWARE.insert(0, "studio.security.ErrorPageScrubMiddleware")
 # Outermost, so it compresses what the scrubber above has already checked (see TextGZipMiddleware).
 MIDDLEWARE.insert(0, "studio.security.TextGZipMiddleware")
+# Login throttling (django-axes): a kept library instead of our own counters; failures are
+# counted per account and, separately, per client address, in the database (shared by all web
+# processes). STUDIO_TRUSTED_PROXIES: how many proxies in front append to X-Forwarded-For.
+INSTALLED_APPS.append("axes")
+MIDDLEWARE.append("axes.middleware.AxesMiddleware")
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("STUDIO_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("STUDIO_LOGIN_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # successful log-ins are not kept; failures are
+AXES_LOCKOUT_CALLABLE = "studio.security.login_locked_out"
+AXES_CLIENT_IP_CALLABLE = "studio.security.client_ip"
+STUDIO_TRUSTED_PROXIES = env_int("STUDIO_TRUSTED_PROXIES", 0, maximum=10)
+# Per-user submit rate (jobs per window, 0 = no limit), apart from any budget.
+STUDIO_SUBMIT_RATE_LIMIT = env_int("STUDIO_SUBMIT_RATE_LIMIT", 20)
+STUDIO_SUBMIT_RATE_WINDOW = env_int("STUDIO_SUBMIT_RATE_WINDOW", 60, minimum=1, maximum=86_400)
+# Logs: JSON lines in production (request id, user id, job id; secrets masked, no bytes),
+# plain lines in development. STUDIO_LOG_LEVEL=DEBUG also logs prompts.
+STUDIO_LOG_FORMAT = env_choice("STUDIO_LOG_FORMAT", "plain" if DEBUG else "json", ("json", "plain"))
+STUDIO_LOG_LEVEL = env_choice("STUDIO_LOG_LEVEL", "INFO", ("DEBUG", "INFO", "WARNING", "ERROR"))
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"context": {"()": "studio.logs.ContextFilter"}},
+    "formatters": {
+        "json": {"()": "studio.logs.SecretSafeJsonFormatter", "datefmt": "%Y-%m-%dT%H:%M:%S%z",
+                 "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s %(request_id)s %(user_id)s %(job_id)s"},
+        "plain": {"()": "studio.logs.SecretSafeFormatter",
+                  "format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": STUDIO_LOG_FORMAT,
+                             "filters": ["context"]}},
+    "root": {"handlers": ["console"], "level": STUDIO_LOG_LEVEL},
+    # httpx logs every request line at INFO; the worker logs its own summary instead. Axes logs
+    # each log-in's bookkeeping at INFO; its lock-outs are warnings.
+    "loggers": {"httpx": {"level": "WARNING"}, "httpcore": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+}
+MIDDLEWARE.insert(MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+                  "studio.logs.RequestLogContextMiddleware")
+# Uploads: anything over 2.5 MB goes to a temporary file as it arrives; the form inspects and
+# the services store files a chunk at a time (see `make bench`: 16 inputs of 48 MB).
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440

@@ -1,4 +1,8 @@
-"""Background tasks: thin wrappers that pass primary keys to a service."""
+"""Background tasks: thin wrappers that pass primary keys to a service.
+
+This module imports the services, never the reverse: services that queue a job are given
+``job_enqueue`` by their caller.
+"""
 
 try:  # Django 6 ships the tasks framework; 5.2 uses the django-tasks backport of it.
     from django.tasks import task
@@ -6,8 +10,15 @@ except ImportError:
     from django_tasks import task
 
 from . import services
+from .logs import log_context
 
 
 @task()
 def run_job(*, job_id: int) -> None:
-    services.job_run(job_id=job_id)
+    with log_context(job_id=job_id):  # every log line of the run names the job
+        services.job_run(job_id=job_id)
+
+
+def job_enqueue(job_id: int) -> None:
+    """Put a job on the task queue (call it once the job's row is committed)."""
+    run_job.enqueue(job_id=job_id)

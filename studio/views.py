@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
 from django.db import DatabaseError, connection
 from django.db.models import Prefetch
+from django.forms.utils import ErrorDict
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -14,18 +16,23 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from gallery.models import Image
-from gallery.permissions import can_change_job, get_visible_image, get_visible_job, visible_jobs
+from gallery.permissions import get_visible_image
 from gallery.storage import serve_file
 from imageapi.params import EDIT_IMAGES_MAX, N_MAX, N_MIN, is_experimental, output_dimensions, validate_size
 from imageapi.pricing import Usage, cost_usd, estimate_output_tokens
+from teams.ids import id_or_404
 from teams.selectors import destinations_for, remembered_destination
 from teams.services import destination_remember
 
 from . import services
-from .forms import CUSTOM_SIZE, EditForm, GenerateForm
+from .forms import CUSTOM_SIZE, EditForm, GenerateForm, new_submit_key
 from .models import Job, WorkerHeartbeat
-from .selectors import recent_prompts
+from .permissions import can_change_job, get_visible_job, visible_jobs
+from .ratelimit import rate_limit_message, submit_retry_after
+from .selectors import HEARTBEAT_STALE_SECONDS, recent_prompts, worker_alive
+from .tasks import job_enqueue
 
+logger = logging.getLogger(__name__)
 RECENT_JOBS = 12
 # A job card shows the images still in the gallery, not those moved to the trash since.
 _ALIVE_IMAGES = Prefetch("images", queryset=Image.objects.alive())
@@ -55,6 +62,7 @@ def _page(request: HttpRequest, *, generate_form: GenerateForm | None = None,
         "edit_form": edit_form or _edit_form(request),
         "mode": mode,
         "jobs": visible_jobs(request.user).prefetch_related(_ALIVE_IMAGES)[:RECENT_JOBS],
+        "worker_alive": worker_alive(),
     }
     return render(request, "studio/home.html", context, status=status)
 
@@ -64,24 +72,18 @@ def home(request: HttpRequest) -> HttpResponse:
     """The studio. ``?remix=<image>`` prefills the generate form from an image, ``?edit=<image>``
     starts an edit of it, ``?job=<job>`` reloads a job's settings (to fix and resubmit)."""
     if image_id := request.GET.get("remix", "").strip():
-        image = get_visible_image(request.user, _pk(image_id))
+        image = get_visible_image(request.user, image_id)
         initial = GenerateForm.initial_from_request(image.request)
         if image.kind == "edit":
             return _page(request, edit_form=_edit_form(request, initial=initial), mode="edit")
         return _page(request, generate_form=_generate_form(request, initial=initial))
     if image_id := request.GET.get("edit", "").strip():
-        image = get_visible_image(request.user, _pk(image_id))
+        image = get_visible_image(request.user, image_id)
         initial = {**EditForm.initial_from_request(image.request), "size": "auto", "inputs": [f"gallery:{image.pk}"]}
         return _page(request, edit_form=_edit_form(request, initial=initial), mode="edit")
     if job_id := request.GET.get("job", "").strip():
-        return _page_for_resubmit(request, get_visible_job(request.user, _pk(job_id)))
+        return _page_for_resubmit(request, get_visible_job(request.user, job_id))
     return _page(request, mode="edit" if request.GET.get("mode") == "edit" else "generate")
-
-
-def _pk(value: str) -> int:
-    if not value.isdigit():
-        raise Http404
-    return int(value)
 
 
 def _page_for_resubmit(request: HttpRequest, job: Job) -> HttpResponse:
@@ -91,6 +93,7 @@ def _page_for_resubmit(request: HttpRequest, job: Job) -> HttpResponse:
         values["inputs"] = [f"stored:{link.input_image_id}" for link in job.job_inputs.all()]
         values["mask_image"] = job.mask_id
     data = QueryDict(mutable=True)
+    data["submit_key"] = new_submit_key()
     for name, value in values.items():
         data.setlist(name, [str(item) for item in (value if isinstance(value, list) else [value])
                             if item is not None])
@@ -109,9 +112,12 @@ def _submitted(request: HttpRequest, *, form: GenerateForm | EditForm, job: Job 
     """After a submit: htmx gets the form back (values kept) plus the new job card; a plain
     browser gets the whole page."""
     if request.htmx:
+        if job is not None:  # the form stays filled in for the next job, with a key of its own
+            form.data = form.data.copy()
+            form.data["submit_key"] = new_submit_key()
         template = "studio/home.html#generate_form" if mode == "generate" else "studio/home.html#edit_form"
         key = "generate_form" if mode == "generate" else "edit_form"
-        context = {key: form, "new_job": job, "mode": mode}
+        context = {key: form, "new_job": job, "mode": mode, "worker_alive": worker_alive()}
         return render(request, template, context)
     if job is not None:
         return redirect("studio:home")
@@ -119,12 +125,31 @@ def _submitted(request: HttpRequest, *, form: GenerateForm | EditForm, job: Job 
     return _page(request, mode=mode, status=400, **kwargs)
 
 
+def _rate_limited(request: HttpRequest, *, form: GenerateForm | EditForm, mode: str,
+                  retry_after: int) -> HttpResponse:
+    """429 with the form as sent and the reason above it (not validated: nothing is submitted)."""
+    form._errors, form.cleaned_data = ErrorDict(), {}
+    form.add_error(None, rate_limit_message(retry_after))
+    if request.htmx:
+        key = "generate_form" if mode == "generate" else "edit_form"
+        response = render(request, f"studio/home.html#{key}", {key: form, "mode": mode}, status=429)
+    else:
+        response = _page(request, mode=mode, status=429, **{f"{mode}_form": form})
+    response["Retry-After"] = str(retry_after)
+    return response
+
+
 @require_POST
 def generate(request: HttpRequest) -> HttpResponse:
     form = _generate_form(request, data=request.POST)
+    if (retry_after := submit_retry_after(user=request.user)) is not None:
+        return _rate_limited(request, form=form, mode="generate", retry_after=retry_after)
     job = None
     if form.is_valid():
-        job = services.job_submit_generation(user=request.user, request=form.api_request, space=form.destination)
+        job = services.job_submit_generation(user=request.user, request=form.api_request, space=form.destination,
+                                             submit_key=form.cleaned_data.get("submit_key") or "",
+                                             enqueue=job_enqueue)
+        logger.debug("job %s submitted: %r", job.pk, job.prompt)  # the user's words: DEBUG only
         destination_remember(user=request.user, space=form.destination)
     return _submitted(request, form=form, job=job, mode="generate")
 
@@ -132,18 +157,22 @@ def generate(request: HttpRequest) -> HttpResponse:
 @require_POST
 def edit(request: HttpRequest) -> HttpResponse:
     form = _edit_form(request, data=request.POST, files=request.FILES)
+    if (retry_after := submit_retry_after(user=request.user)) is not None:
+        return _rate_limited(request, form=form, mode="edit", retry_after=retry_after)
     job = None
     if form.is_valid():
         job = services.job_submit_edit(user=request.user, request=form.api_request, images=form.uploads,
-                                       mask=form.mask_upload, space=form.destination)
+                                       mask=form.mask_upload, space=form.destination,
+                                       submit_key=form.cleaned_data.get("submit_key") or "", enqueue=job_enqueue)
+        logger.debug("job %s submitted: %r", job.pk, job.prompt)  # the user's words: DEBUG only
         destination_remember(user=request.user, space=form.destination)
     return _submitted(request, form=form, job=job, mode="edit")
 
 
 @require_GET
 def job_card(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(visible_jobs(request.user).prefetch_related(_ALIVE_IMAGES), pk=pk)
-    return render(request, "studio/home.html#job_card", {"job": job})
+    job = get_object_or_404(visible_jobs(request.user).prefetch_related(_ALIVE_IMAGES), pk=id_or_404(pk))
+    return render(request, "studio/home.html#job_card", {"job": job, "worker_alive": worker_alive()})
 
 
 @require_POST
@@ -154,7 +183,7 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     services.job_cancel(job=job)
     job.refresh_from_db()
     if request.htmx:
-        return render(request, "studio/home.html#job_card", {"job": job})
+        return render(request, "studio/home.html#job_card", {"job": job, "worker_alive": worker_alive()})
     return redirect("studio:home")
 
 
@@ -205,9 +234,6 @@ def prompts(request: HttpRequest) -> HttpResponse:
     context = {"prompts": recent_prompts(user=request.user, query=query), "query": query}
     template = "studio/prompts.html#results" if request.htmx else "studio/prompts.html"
     return render(request, template, context)
-
-
-HEARTBEAT_STALE_SECONDS = 30
 
 
 @login_not_required

@@ -3,20 +3,28 @@
 A job spends nearly all its time waiting on the Images API, so one process runs many in
 threads; each thread gives its database connection back while it waits (see
 ``services.job_run``), so connections are not tied to jobs in flight.
+
+Every worker renews the leases of the jobs it runs with its heartbeat, and takes back the
+jobs of any worker whose leases ran out (``services.jobs_recover``), so a worker killed
+mid-job costs its jobs one attempt, not their life. Several workers on several machines may
+share one database: claims and recoveries lock rows (skipping rows another worker holds).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import signal
-import sys
 import threading
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from datetime import timedelta
 from types import FrameType
 
-from django.db import close_old_connections, connections
+from django.conf import settings
+from django.db import DatabaseError, close_old_connections, connections
+from django.db.models import Q
 from django.db.utils import OperationalError
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
@@ -25,68 +33,131 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 from gallery.services import TRASH_DAYS, trash_purge_expired
 
-from .models import WorkerHeartbeat
-from .services import jobs_fail_abandoned
+from . import services, tasks
+from .models import Job, WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 5.0
-HOUSEKEEPING_SECONDS = 3600.0  # the trash is purged hourly, so nobody needs a cron job
+RECOVERY_SECONDS = 10.0
+HOUSEKEEPING_SECONDS = 3600.0  # trash and storage are checked hourly, so nobody needs a cron job
+GONE_HEARTBEATS_AFTER = timedelta(days=1)
 
 
 class ConcurrentWorker(Worker):
-    def __init__(self, *, concurrency: int, abandoned_after: timedelta, **kwargs) -> None:
+    def __init__(self, *, concurrency: int, shutdown_grace: float | None = None,
+                 exit: Callable[[int], None] = os._exit, **kwargs) -> None:
         super().__init__(**kwargs)
         self.concurrency = concurrency
-        self.abandoned_after = abandoned_after
+        self.shutdown_grace = settings.STUDIO_SHUTDOWN_GRACE if shutdown_grace is None else shutdown_grace
+        lease = settings.STUDIO_JOB_LEASE_SECONDS
+        # Beats and recoveries come often enough that a live worker's lease never runs out, and
+        # a dead worker's jobs are taken back within a third of a lease after theirs does.
+        self.heartbeat_seconds = min(HEARTBEAT_SECONDS, lease / 3)
+        self.recovery_seconds = min(RECOVERY_SECONDS, lease / 3)
+        self._exit = exit
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
         self._in_flight: set[Future] = set()
+        self._job_ids: set[int] = set()
         self._lock = threading.Lock()
         self._slot_freed = threading.Event()
         self._claimed = 0
-        self._last_beat = 0.0
-        self._last_housekeeping = 0.0
+        # Due at once: time.monotonic() may start near zero (a fresh machine or container).
+        self._last_beat = self._last_recovery = self._last_housekeeping = float("-inf")
+        self._signalled = False
+        self._force = False
 
-    # Ctrl-C once: stop claiming, let running jobs finish. Twice: leave at once.
+    # SIGTERM or Ctrl-C once: stop claiming, give calls in flight STUDIO_SHUTDOWN_GRACE seconds,
+    # then put what is left back on the queue. Twice: put it back at once.
     def shutdown(self, signum: int, frame: FrameType | None) -> None:
-        if not self.running:
-            logger.warning("Received %s again: stopping now.", signal.strsignal(signum))
-            self.reset_signals()
-            sys.exit(1)
-        logger.warning("Received %s: finishing %d job(s) in flight (again to force).",
-                       signal.strsignal(signum), len(self._in_flight))
+        if self._signalled:
+            logger.warning("Received %s again: returning %d job(s) in flight to the queue now.",
+                           signal.strsignal(signum), len(self._in_flight))
+            self._force = True
+            return
+        logger.warning("Received %s: finishing %d job(s) in flight for up to %gs (again to stop at once).",
+                       signal.strsignal(signum), len(self._in_flight), self.shutdown_grace)
+        self._signalled = True
         self.running = False
         self._slot_freed.set()
 
     def run(self) -> None:
         logger.info("Worker %s started: up to %d jobs at once.", self.worker_id, self.concurrency)
-        failed = jobs_fail_abandoned(older_than=self.abandoned_after)
-        if failed:
-            logger.warning("Marked %d job(s) abandoned by a stopped worker as failed.", failed)
+        self._recover()
         try:
             self._loop()
+            self._drain()
         finally:
-            self._pool.shutdown(wait=True)
-            WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+            self._pool.shutdown(wait=False)
+            try:
+                WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+            except DatabaseError:
+                logger.warning("Could not remove this worker's heartbeat.", exc_info=True)
             connections.close_all()
         logger.info("Worker %s stopped after %d task(s).", self.worker_id, self._claimed)
 
     def _loop(self) -> None:
         while self.running:
-            close_old_connections()
-            self._beat()
-            self._housekeeping()
-            if self._free_slots() == 0:
-                self._wait(self.interval)
+            try:
+                self._tick()
+            except DatabaseError:
+                # The database is briefly unreachable: keep the worker, try again shortly.
+                logger.exception("Worker %s: database error; retrying.", self.worker_id)
+                connections.close_all()
+                self._wait(max(self.interval, 1.0))
                 continue
-            task_result, polled = self._claim_one()
-            if task_result is not None:
-                self._submit(task_result)
-                if self.max_tasks is not None and self._claimed >= self.max_tasks:
-                    return
-                continue
-            if self.batch and polled and not self._in_flight:
+            if self._done_with_batch:
                 return
+
+    _done_with_batch = False
+
+    def _tick(self) -> None:
+        close_old_connections()
+        self._beat()
+        self._recover_now_and_then()
+        self._housekeeping()
+        if self._free_slots() == 0:
             self._wait(self.interval)
+            return
+        task_result, polled = self._claim_one()
+        if task_result is not None:
+            self._submit(task_result)
+            if self.max_tasks is not None and self._claimed >= self.max_tasks:
+                self._done_with_batch = True
+            return
+        if self.batch and polled and not self._in_flight:
+            self._done_with_batch = True
+            return
+        self._wait(self.interval)
+
+    def _drain(self) -> None:
+        """Let the jobs in flight finish: all of them after a batch, within the grace after a
+        signal; the rest go back to the queue and the process leaves them."""
+        deadline = time.monotonic() + self.shutdown_grace
+        while True:
+            with self._lock:
+                pending = set(self._in_flight)
+            if not pending:
+                return
+            if self._signalled and (self._force or time.monotonic() >= deadline):
+                self._release_and_exit(len(pending))
+                return
+            try:
+                self._beat()
+            except DatabaseError:
+                logger.warning("Could not renew the leases.", exc_info=True)
+            wait(pending, timeout=0.2)
+
+    def _release_and_exit(self, pending: int) -> None:
+        released = services.jobs_release(owner=self.worker_id, enqueue=tasks.job_enqueue)
+        tasks_ended = self._end_stale_tasks(released)
+        logger.warning("Worker %s: %d call(s) still in flight; %d job(s) went back to the queue (%d task(s) closed).",
+                       self.worker_id, pending, len(released), tasks_ended)
+        WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
+        connections.close_all()
+        for handler in logging.getLogger().handlers:
+            handler.flush()
+        # Threads blocked on the API cannot be stopped; their jobs are queued again already.
+        self._exit(0)
 
     def _free_slots(self) -> int:
         with self._lock:
@@ -97,14 +168,14 @@ class ConcurrentWorker(Worker):
         self._slot_freed.clear()
 
     def _claim_one(self) -> tuple[DBTaskResult | None, bool]:
-        tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+        tasks_ = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
         if not self.process_all_queues:
-            tasks = tasks.filter(queue_name__in=self.queue_names)
+            tasks_ = tasks_.filter(queue_name__in=self.queue_names)
         if self.excluded_queue_names:
-            tasks = tasks.exclude(queue_name__in=self.excluded_queue_names)
+            tasks_ = tasks_.exclude(queue_name__in=self.excluded_queue_names)
         try:
-            with exclusive_transaction(tasks.db):
-                task_result = tasks.get_locked()
+            with exclusive_transaction(tasks_.db):
+                task_result = tasks_.get_locked()  # skips rows other workers have locked
                 if task_result is not None:
                     task_result.claim(self.worker_id)
         except OperationalError as error:
@@ -121,15 +192,88 @@ class ConcurrentWorker(Worker):
         future.add_done_callback(self._done)
 
     def _run_in_thread(self, task_result: DBTaskResult) -> None:
+        token = services.LEASE_OWNER.set(self.worker_id)
+        job_id = (task_result.args_kwargs.get("kwargs") or {}).get("job_id")
+        with self._lock:
+            self._job_ids.add(job_id)
         try:
             self.run_task(task_result)
         finally:
+            with self._lock:
+                self._job_ids.discard(job_id)
+            try:
+                if job_id is not None:
+                    services.job_ensure_ended(job_id=job_id, owner=self.worker_id)
+            except DatabaseError:
+                # Its lease is no longer renewed: another worker (or this one) will take it back.
+                logger.exception("job %s: could not check that it ended", job_id)
+            services.LEASE_OWNER.reset(token)
             connections.close_all()  # this thread's connections only
 
     def _done(self, future: Future) -> None:
         with self._lock:
             self._in_flight.discard(future)
         self._slot_freed.set()
+
+    def _beat(self) -> None:
+        now = time.monotonic()
+        if now - self._last_beat < self.heartbeat_seconds:
+            return
+        self._last_beat = now
+        with self._lock:
+            job_ids = list(self._job_ids)
+        # Only the jobs a thread still runs: a job whose thread died lets its lease run out.
+        services.jobs_renew_leases(owner=self.worker_id, job_ids=job_ids)
+        WorkerHeartbeat.objects.update_or_create(
+            worker_id=self.worker_id,
+            defaults={"seen_at": timezone.now(), "in_flight": len(self._in_flight)},
+        )
+
+    def _recover_now_and_then(self) -> None:
+        now = time.monotonic()
+        if now - self._last_recovery < self.recovery_seconds:
+            return
+        self._last_recovery = now
+        self._recover()
+
+    def _recover(self) -> None:
+        recovery = services.jobs_recover(enqueue=tasks.job_enqueue)
+        self._end_stale_tasks(recovery.job_ids)
+        self._requeue_lost()
+        WorkerHeartbeat.objects.filter(seen_at__lt=timezone.now() - GONE_HEARTBEATS_AFTER).delete()
+
+    @staticmethod
+    def _requeue_lost() -> list[int]:
+        """Queue again the jobs that lost their task: a submit that died between its commit and the
+        enqueue, or a worker killed between claiming the task and claiming its job (the task then
+        stays "running" for ever). Queuing a job twice is harmless: only one run claims it."""
+        cutoff = timezone.now() - timedelta(seconds=settings.STUDIO_JOB_LEASE_SECONDS)
+        queued = list(Job.objects.filter(status=Job.Status.QUEUED, created_at__lt=cutoff)
+                      .values_list("pk", flat=True)[:500])
+        if not queued:
+            return []
+        for_them = DBTaskResult.objects.filter(args_kwargs__kwargs__job_id__in=queued)
+        live = for_them.filter(Q(status="READY") | Q(status="RUNNING", started_at__gte=cutoff))
+        alive = {int(job_id) for job_id in live.values_list("args_kwargs__kwargs__job_id", flat=True)}
+        lost = [pk for pk in queued if pk not in alive]
+        ConcurrentWorker._end_stale_tasks(lost)
+        for pk in lost:
+            tasks.job_enqueue(pk)
+        if lost:
+            logger.warning("Queued %d job(s) again that had lost their task: %s", len(lost), lost)
+        return lost
+
+    @staticmethod
+    def _end_stale_tasks(job_ids: Iterable[int]) -> int:
+        """Close the queue's record of attempts taken back from a worker: their job was queued
+        again as a new task, and the old one must not look like it is still running."""
+        job_ids = list(job_ids)
+        if not job_ids:
+            return 0
+        return DBTaskResult.objects.filter(status="RUNNING", args_kwargs__kwargs__job_id__in=job_ids).update(
+            status="FAILED", finished_at=timezone.now(), exception_class_path="studio.worker.WorkerStopped",
+            traceback="The worker running this attempt stopped; the job was queued again or failed.",
+        )
 
     def _housekeeping(self) -> None:
         now = time.monotonic()
@@ -139,13 +283,6 @@ class ConcurrentWorker(Worker):
         purged = trash_purge_expired()
         if purged:
             logger.info("Purged %d image(s) kept in the trash for more than %d days.", purged, TRASH_DAYS)
-
-    def _beat(self) -> None:
-        now = time.monotonic()
-        if now - self._last_beat < HEARTBEAT_SECONDS:
-            return
-        self._last_beat = now
-        WorkerHeartbeat.objects.update_or_create(
-            worker_id=self.worker_id,
-            defaults={"seen_at": timezone.now(), "in_flight": len(self._in_flight)},
-        )
+        report = services.storage_check(repair=True)
+        if report.problems:
+            logger.warning("Storage check: %s", report.summary())

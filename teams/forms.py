@@ -4,12 +4,21 @@ from .models import Role
 
 
 class TeamForm(forms.Form):
-    name = forms.CharField(max_length=100, label="Team name")
+    name = forms.CharField(max_length=100, label="Team name",
+                           widget=forms.TextInput(attrs={"placeholder": "e.g. Brand studio"}))
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "team-%s")
+        super().__init__(*args, **kwargs)
 
 
 class InvitationForm(forms.Form):
     invitee = forms.CharField(max_length=254, label="Username or e-mail")
     role = forms.ChoiceField(choices=Role.choices, initial=Role.EDITOR)
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("auto_id", "invite-%s")
+        super().__init__(*args, **kwargs)
 
 
 class RoleForm(forms.Form):

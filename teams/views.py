@@ -9,11 +9,11 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import AuditEvent
-from gallery.permissions import Action, can, get_space_for, get_visible_space
 
 from . import services
 from .forms import InvitationForm, RoleForm, TeamForm
 from .models import Invitation, Membership, Space
+from .permissions import Action, can, get_space_for, get_visible_space
 from .selectors import teams_of
 
 

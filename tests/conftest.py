@@ -1,12 +1,20 @@
-"""Fixtures every test may use: two users (each with their own space), images made by the
-emulator, and settings that keep tests offline, instant and out of the project's media."""
+"""The one world every test may use: alice and bob, each with a personal space; ``team``, where
+alice is owner and bob a viewer; ``bob_team``, which bob owns; Studio North and South, teams with
+one person in each role (owner owen, editor edith, viewer violet); one emulator; and settings that
+keep tests offline, instant and out of the project's media. Builders and factories for anything
+else are in tests/factories.py."""
 
 from __future__ import annotations
 
-import io
+from typing import Any
 
 import pytest
-from PIL import Image as PILImage
+from django.test import Client
+
+from imageapi.emulator import Emulator
+from teams.models import Membership, Role, Space
+from teams.services import personal_space, team_create
+from tests.factories import Team, generate_edit, generate_image, make_png, make_team, make_user
 
 
 @pytest.fixture(autouse=True)
@@ -23,20 +31,47 @@ def _offline_and_isolated(settings, tmp_path, monkeypatch):
     monkeypatch.setattr("imageapi.client.retry_delay", lambda attempt, *, retry_after=None: 0.0)
 
 
-@pytest.fixture
-def alice(django_user_model):
-    return django_user_model.objects.create_user("alice", "alice@example.com", "alice-password")
+# -- alice and bob ----------------------------------------------------------------------------
 
 
 @pytest.fixture
-def bob(django_user_model):
-    return django_user_model.objects.create_user("bob", "bob@example.com", "bob-password")
+def alice(db):
+    return make_user("alice")
+
+
+@pytest.fixture
+def bob(db):
+    return make_user("bob")
 
 
 @pytest.fixture
 def two_users(alice, bob):
     """Two designers who must never see each other's work."""
     return alice, bob
+
+
+@pytest.fixture
+def alice_space(alice) -> Space:
+    return personal_space(user=alice)
+
+
+@pytest.fixture
+def bob_space(bob) -> Space:
+    return personal_space(user=bob)
+
+
+@pytest.fixture
+def team(alice, bob) -> Space:
+    """A team alice owns and bob may only view."""
+    space = team_create(user=alice, name="Harbour Studio")
+    Membership.objects.create(space=space, user=bob, role=Role.VIEWER)
+    return space
+
+
+@pytest.fixture
+def bob_team(bob) -> Space:
+    """A team bob owns, alice is not in."""
+    return team_create(user=bob, name="Bob's Workshop")
 
 
 @pytest.fixture
@@ -47,27 +82,51 @@ def alice_client(client, alice):
 
 @pytest.fixture
 def bob_client(bob):
-    from django.test import Client
-
     other = Client()
     other.force_login(bob)
     return other
 
 
-def make_png(width: int = 1024, height: int = 1024, *, color=(200, 80, 40, 255), mode: str = "RGBA") -> bytes:
-    picture = PILImage.new(mode, (width, height), color if mode == "RGBA" else color[:3])
-    out = io.BytesIO()
-    picture.save(out, "PNG", compress_level=1)
-    return out.getvalue()
+@pytest.fixture
+def alice_image(alice):
+    """An image alice generated (the real way, on the emulator)."""
+    return generate_image(alice)
 
 
-def make_mask(width: int = 1024, height: int = 1024, *, hole=(256, 256, 768, 768)) -> bytes:
-    """Opaque everywhere but a fully transparent rectangle: the area to edit."""
-    mask = PILImage.new("RGBA", (width, height), (0, 0, 0, 255))
-    mask.paste((0, 0, 0, 0), hole)
-    out = io.BytesIO()
-    mask.save(out, "PNG")
-    return out.getvalue()
+@pytest.fixture
+def alice_edit(alice):
+    """An edit alice made of an uploaded picture with a mask (the real way, on the emulator)."""
+    return generate_edit(alice)
+
+
+# -- teams with every role ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def north(db) -> Team:
+    """Studio North: owen (owner), edith (editor), violet (viewer)."""
+    return make_team()
+
+
+@pytest.fixture
+def south(db) -> Team:
+    """Another team, Studio South, whose people are not in Studio North."""
+    return make_team("Studio South", prefix="s-")
+
+
+@pytest.fixture
+def outsider(db) -> Any:
+    """Somebody with no membership anywhere but their own space."""
+    return make_user("oscar")
+
+
+# -- the Images API -----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def emulator() -> Emulator:
+    """The offline Images API, fresh for each test."""
+    return Emulator()
 
 
 @pytest.fixture

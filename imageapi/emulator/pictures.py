@@ -194,37 +194,50 @@ class EncodedCache:
     """A thread-safe LRU of encoded pictures (base64 text), bounded by their total size.
 
     Pictures are deterministic, so a key that names everything a picture depends on may be
-    shared by every emulator in the process. Two threads missing the same key at once both
-    draw it (cheaper than making one wait on a lock for the other's drawing)."""
+    shared by every emulator in the process. When many calls for one picture arrive together
+    (a burst of identical jobs), one draws it and the others wait for it."""
 
     def __init__(self, max_bytes: int = ENCODED_CACHE_BYTES) -> None:
         self.max_bytes = max_bytes
         self._entries: OrderedDict[Hashable, tuple[str, ...]] = OrderedDict()
+        self._drawing: dict[Hashable, threading.Event] = {}
         self._size = 0
         self._lock = threading.Lock()
         self.hits = 0
         self.misses = 0
 
     def get(self, key: Hashable, make: Callable[[], tuple[str, ...]]) -> tuple[str, ...]:
-        with self._lock:
-            found = self._entries.get(key)
-            if found is not None:
-                self._entries.move_to_end(key)
-                self.hits += 1
-                return found
-            self.misses += 1
-        value = make()
+        while True:
+            with self._lock:
+                found = self._entries.get(key)
+                if found is not None:
+                    self._entries.move_to_end(key)
+                    self.hits += 1
+                    return found
+                drawing = self._drawing.get(key)
+                if drawing is None:
+                    self._drawing[key] = threading.Event()
+                    self.misses += 1
+                    break
+            drawing.wait()  # then look again: drawn (a hit), or its drawer failed (draw it here)
+        try:
+            value = make()
+            self._keep(key, value)
+            return value
+        finally:
+            with self._lock:
+                self._drawing.pop(key).set()
+
+    def _keep(self, key: Hashable, value: tuple[str, ...]) -> None:
         size = sum(len(text) for text in value)
         if size > self.max_bytes:
-            return value
+            return
         with self._lock:
-            if key not in self._entries:
-                self._entries[key] = value
-                self._size += size
-                while self._size > self.max_bytes:
-                    _, evicted = self._entries.popitem(last=False)
-                    self._size -= sum(len(text) for text in evicted)
-        return value
+            self._entries[key] = value
+            self._size += size
+            while self._size > self.max_bytes:
+                _, evicted = self._entries.popitem(last=False)
+                self._size -= sum(len(text) for text in evicted)
 
     def clear(self) -> None:
         with self._lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socketserver
 import threading
 from collections.abc import Callable, Iterable, Iterator
@@ -18,6 +19,8 @@ WSGIApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
 # Issue 10: a worker keeps ~1,000 calls open at once. The stdlib's default listen backlog of
 # 5 refuses connections that arrive together; the kernel caps it at net.core.somaxconn.
 LISTEN_BACKLOG = 4096
+# GET here answers the in-flight counts as JSON (not part of the Images API; not counted).
+IN_FLIGHT_PATH = "/_emulator/in-flight"
 
 
 class InFlight:
@@ -52,6 +55,10 @@ def make_wsgi_app(emulator: Emulator | None = None, *, in_flight: InFlight | Non
     gauge = in_flight if in_flight is not None else InFlight()
 
     def emulator_app(environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("PATH_INFO") == IN_FLIGHT_PATH and environ["REQUEST_METHOD"] == "GET":
+            body = json.dumps({"now": gauge.now, "peak": gauge.peak, "served": gauge.served}).encode()
+            start_response("200 OK", [("content-type", "application/json"), ("content-length", str(len(body)))])
+            return [body]
         gauge.enter()
         try:
             path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")

@@ -78,6 +78,14 @@
     if (event.target.matches("input[type=file][data-preview]")) showPreviews(event.target);
   });
 
+  // A submit refused for going too fast (429) comes back as the form with the reason: show it.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr && event.detail.xhr.status === 429) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+
   // An htmx submit swaps the form for the server's copy; a browser cannot refill file inputs
   // from HTML, so carry the chosen files over to keep them (as the other values are kept).
   var carriedFiles = null;

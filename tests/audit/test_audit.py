@@ -14,22 +14,11 @@ from gallery.services import collection_create
 from studio import services
 from teams.models import Invitation, Membership, Role
 from teams.services import invitation_create, personal_space
-from tests.gallery.conftest import make_edit
-from tests.teams.conftest import make_image_in, make_team, make_user
+from tests.factories import generate_edit, generate_image, make_user
 
 pytestmark = pytest.mark.django_db
 
 Action = AuditEvent.Action
-
-
-@pytest.fixture
-def north(db):
-    return make_team()
-
-
-@pytest.fixture
-def south(db):
-    return make_team("Studio South", prefix="s-")
 
 
 @pytest.fixture
@@ -60,14 +49,14 @@ def _check(event: AuditEvent, *, actor, space, obj, since) -> None:
 
 
 def test_a_generation_is_recorded_in_the_space_it_went_to(north, since):
-    image = make_image_in(north.editor, north.space)
+    image = generate_image(north.editor, north.space)
     event = _only_event(Action.GENERATED)
     _check(event, actor=north.editor, space=north.space, obj=image.job, since=since)
     assert f"#{image.pk}" in event.summary
 
 
 def test_an_edit_is_recorded(alice, since):
-    image = make_edit(alice)
+    image = generate_edit(alice)
     event = _only_event(Action.EDITED)
     _check(event, actor=alice, space=personal_space(user=alice), obj=image.job, since=since)
     assert f"#{image.pk}" in event.summary
@@ -85,7 +74,7 @@ def test_a_failed_generation_records_nothing(north):
 
 
 def test_trash_restore_and_purge_are_recorded(north, since):
-    image = make_image_in(north.editor, north.space)
+    image = generate_image(north.editor, north.space)
     client = north.client(north.owner)
     for action in ("trash", "restore", "trash", "purge"):
         assert client.post("/gallery/bulk/", {"action": action, "image": [image.pk]}).status_code == 302
@@ -96,13 +85,13 @@ def test_trash_restore_and_purge_are_recorded(north, since):
 
 
 def test_trashing_from_the_detail_page_is_recorded(north, since):
-    image = make_image_in(north.editor, north.space)
+    image = generate_image(north.editor, north.space)
     north.client(north.editor).post(f"/gallery/{image.pk}/trash/")
     _check(_only_event(Action.DELETED), actor=north.editor, space=north.space, obj=image, since=since)
 
 
 def test_refused_and_repeated_deletions_record_nothing_more(north):
-    image = make_image_in(north.owner, north.space)
+    image = generate_image(north.owner, north.space)
     north.client(north.viewer).post("/gallery/bulk/", {"action": "trash", "image": [image.pk]})
     north.client(north.editor).post("/gallery/bulk/", {"action": "trash", "image": [image.pk]})  # not hers
     assert not AuditEvent.objects.filter(action=Action.DELETED).exists()
@@ -113,7 +102,7 @@ def test_refused_and_repeated_deletions_record_nothing_more(north):
 
 
 def test_sharing_and_unsharing_an_image_are_recorded(north, since):
-    image = make_image_in(north.owner, north.space)
+    image = generate_image(north.owner, north.space)
     client = north.client(north.editor)
     client.post("/gallery/share/", {"image": image.pk, "days": "3"})
     _check(_only_event(Action.SHARED), actor=north.editor, space=north.space, obj=image, since=since)
@@ -130,7 +119,7 @@ def test_sharing_a_collection_is_recorded(north, since):
 
 
 def test_a_refused_share_records_nothing(north):
-    image = make_image_in(north.owner, north.space)
+    image = generate_image(north.owner, north.space)
     assert north.client(north.viewer).post("/gallery/share/", {"image": image.pk}).status_code == 403
     assert not AuditEvent.objects.filter(action=Action.SHARED).exists()
 
@@ -217,9 +206,9 @@ def _activity(client, team):
 
 
 def test_owners_see_their_teams_log_and_nothing_else(north, south):
-    make_image_in(north.editor, north.space)
-    make_image_in(north.editor)  # her personal space: not North's business
-    make_image_in(south.owner, south.space)
+    generate_image(north.editor, north.space)
+    generate_image(north.editor)  # her personal space: not North's business
+    generate_image(south.owner, south.space)
     invitation_create(space=north.space, invited_by=north.owner, invitee="carol", role=Role.VIEWER)
     response = _activity(north.client(north.owner), north)
     assert response.status_code == 200
@@ -262,9 +251,9 @@ def staff(django_user_model):
 
 
 def test_staff_see_every_event_in_admin(north, south, staff):
-    make_image_in(north.editor, north.space)
-    make_image_in(south.owner, south.space)
-    make_image_in(staff)
+    generate_image(north.editor, north.space)
+    generate_image(south.owner, south.space)
+    generate_image(staff)
     response = _login(staff).get("/admin/audit/auditevent/")
     assert response.status_code == 200
     assert response.context["cl"].result_count == AuditEvent.objects.count() == 3

@@ -2,18 +2,17 @@
 with jobs run by the real background worker in a thread of this process.
 
 Playwright's sync API keeps an event loop running in the main thread, and Django refuses ORM
-calls from a thread with a running loop unless told the caller knows what it is doing.
+calls from a thread with a running loop unless told the caller knows what it is doing: the
+``browser`` fixture says so (DJANGO_ALLOW_ASYNC_UNSAFE) for as long as the browser is open, and
+no longer, so the unit tests never run with the check off.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-from datetime import timedelta
 
 import pytest
-
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -51,7 +50,8 @@ def browser():
         pytest.skip(NO_CHROMIUM)
     from playwright.sync_api import sync_playwright
 
-    with sync_playwright() as playwright:
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
         browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
@@ -106,7 +106,7 @@ def worker(transactional_db):
     from studio.worker import ConcurrentWorker
 
     worker = ConcurrentWorker(
-        concurrency=2, abandoned_after=timedelta(hours=1), queue_names=["default"], interval=0.1,
+        concurrency=2, queue_names=["default"], interval=0.1,
         batch=False, backend_name="default", startup_delay=False, max_tasks=None, worker_id="e2e",
         excluded_queue_names=[],
     )

@@ -24,7 +24,7 @@ def make_version(user, source=None, *, prompt: str):
     """A generation, or with ``source`` an edit of that gallery image (as its Edit button starts one)."""
     from imageapi.images import inspect_image
     from studio import services
-    from tests.conftest import make_png
+    from tests.factories import make_png
 
     if source is None:
         job = services.job_submit_generation(user=user, request={

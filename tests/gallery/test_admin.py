@@ -1,6 +1,6 @@
 import pytest
 
-from tests.gallery.conftest import make_image
+from tests.factories import generate_image
 
 pytestmark = pytest.mark.django_db
 
@@ -12,8 +12,8 @@ def staff_client(client, django_user_model):
 
 
 def test_admin_lists_images_with_thumbnails_filters_and_search(staff_client, alice):
-    image = make_image(alice, prompt="a lighthouse in fog")
-    make_image(alice, prompt="a red bicycle")
+    image = generate_image(alice, prompt="a lighthouse in fog")
+    generate_image(alice, prompt="a red bicycle")
     listing = staff_client.get("/admin/gallery/image/", {"q": "lighthouse", "model": "gpt-image-2"})
     assert listing.status_code == 200
     assert list(listing.context["cl"].result_list) == [image]
@@ -24,8 +24,8 @@ def test_admin_lists_images_with_thumbnails_filters_and_search(staff_client, ali
 
 
 def test_admin_lists_jobs_by_status_user_and_model(staff_client, alice, bob):
-    make_image(alice)
-    make_image(bob)
+    generate_image(alice)
+    generate_image(bob)
     listing = staff_client.get("/admin/studio/job/", {"status__exact": "succeeded", "created_by__id__exact": alice.pk,
                                                       "model": "gpt-image-2"})
     assert listing.status_code == 200 and len(listing.context["cl"].result_list) == 1
@@ -33,6 +33,6 @@ def test_admin_lists_jobs_by_status_user_and_model(staff_client, alice, bob):
 
 
 def test_the_admin_thumbnail_is_for_staff_only(alice_client, alice):
-    image = make_image(alice)
+    image = generate_image(alice)
     response = alice_client.get(f"/admin/gallery/image/{image.pk}/thumbnail/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]

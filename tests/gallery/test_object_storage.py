@@ -23,7 +23,7 @@ from gallery.models import Image, InputImage
 from gallery.services import share_link_create
 from studio import services
 from studio.models import Job
-from tests.conftest import make_mask, make_png
+from tests.factories import make_mask, make_png
 from tests.s3 import moto_server, use_bucket
 
 pytestmark = pytest.mark.django_db

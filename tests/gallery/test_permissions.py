@@ -3,19 +3,20 @@
 import pytest
 
 from gallery import permissions
-from tests.gallery.conftest import make_edit, make_image
+from studio import permissions as job_permissions
+from tests.factories import generate_edit, generate_image
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def alices_work(alice):
-    return {"image": make_image(alice), "edit": make_edit(alice)}
+    return {"image": generate_image(alice), "edit": generate_edit(alice)}
 
 
 @pytest.fixture
 def bobs_work(bob):
-    return {"image": make_image(bob, prompt="bob's secret"), "edit": make_edit(bob, prompt="bob's edit")}
+    return {"image": generate_image(bob, prompt="bob's secret"), "edit": generate_edit(bob, prompt="bob's edit")}
 
 
 def _paths(work):
@@ -50,13 +51,13 @@ def test_the_helper_answers_for_every_kind_of_object(alice, bob, alices_work):
     assert set(permissions.visible_images(alice)) == {alices_work["image"], alices_work["edit"]}
     assert permissions.visible_input_images(bob).count() == 0
     assert permissions.visible_input_images(alice).count() == 2  # the input and the mask
-    assert permissions.visible_jobs(bob).count() == 0
-    assert not permissions.can_change_job(bob, alices_work["image"].job)
-    assert permissions.can_change_job(alice, alices_work["image"].job)
+    assert job_permissions.visible_jobs(bob).count() == 0
+    assert not job_permissions.can_change_job(bob, alices_work["image"].job)
+    assert job_permissions.can_change_job(alice, alices_work["image"].job)
 
 
 def test_anonymous_users_see_nothing(alices_work):
     from django.contrib.auth.models import AnonymousUser
 
     assert permissions.visible_images(AnonymousUser()).count() == 0
-    assert permissions.visible_jobs(AnonymousUser()).count() == 0
+    assert job_permissions.visible_jobs(AnonymousUser()).count() == 0

@@ -22,13 +22,14 @@ SHARED_TAG = "query count"
 
 
 @pytest.fixture
-def team(db):
+def seeded_team(db):
+    """A team filled by gallery.seeding, as `make bench` fills one (not the world's `team`)."""
     return team_space("Query count team")
 
 
 @pytest.fixture
-def member(team, client):
-    member = seed_members(team, 3)[0]
+def member(seeded_team, client):
+    member = seed_members(seeded_team, 3)[0]
     personal_space(user=member)  # two spaces to read, as for anyone in a team
     client.force_login(member)
     return member
@@ -71,11 +72,11 @@ def _common_word(team) -> str:
     return word
 
 
-def test_a_grid_page_costs_the_same_queries_for_5_images_as_for_60(client, team, member):
-    _grow(team, 5)
-    word = _common_word(team)
+def test_a_grid_page_costs_the_same_queries_for_5_images_as_for_60(client, seeded_team, member):
+    _grow(seeded_team, 5)
+    word = _common_word(seeded_team)
     small = {name: _queries(client, params) for name, params in _cases(member, word).items()}
-    _grow(team, 60)
+    _grow(seeded_team, 60)
     cases = _cases(member, word)
     assert "after" in cases["deep page"] and "after" in cases["search and filters, deep page"]
     large = {name: _queries(client, params) for name, params in cases.items()}
@@ -94,10 +95,10 @@ def _count_queries(client, params: dict[str, str]) -> int:
     return len(captured)
 
 
-def test_the_count_costs_the_same_queries_for_5_images_as_for_60(client, team, member):
-    _grow(team, 5)
-    word = _common_word(team)
+def test_the_count_costs_the_same_queries_for_5_images_as_for_60(client, seeded_team, member):
+    _grow(seeded_team, 5)
+    word = _common_word(seeded_team)
     small = {name: _count_queries(client, params) for name, params in _cases(member, word).items()}
-    _grow(team, 60)
+    _grow(seeded_team, 60)
     large = {name: _count_queries(client, params) for name, params in _cases(member, word).items()}
     assert large == small and len(set(small.values())) == 1, small

@@ -29,8 +29,7 @@ from gallery.models import Favourite, Image, Tag
 from gallery.selectors import GALLERY_PAGE_SIZE, gallery_page
 from gallery.services import collection_add, collection_create, images_trash, tag_remove, tags_add, trash_purge_expired
 from teams.services import personal_space
-from tests.conftest import make_png
-from tests.teams.conftest import Team, make_image_in, make_team
+from tests.factories import Team, generate_image, make_png, make_team
 
 pytestmark = pytest.mark.django_db
 
@@ -386,14 +385,9 @@ def test_an_editor_cannot_trash_or_restore_what_she_did_not_make(world):
 
 
 @pytest.fixture
-def north(db) -> Team:
-    return make_team()
-
-
-@pytest.fixture
 def trashed(north):
     """Real images (files on disk) in North: one trashed 31 days ago, one 29 days ago, one never."""
-    old, recent, alive = (make_image_in(north.owner, north.space, prompt=p) for p in ("old", "recent", "alive"))
+    old, recent, alive = (generate_image(north.owner, north.space, prompt=p) for p in ("old", "recent", "alive"))
     now = timezone.now()
     Image.objects.filter(pk=old.pk).update(deleted_at=now - timedelta(days=31), deleted_by=north.owner)
     Image.objects.filter(pk=recent.pk).update(deleted_at=now - timedelta(days=29), deleted_by=north.owner)
@@ -441,14 +435,14 @@ def test_purging_from_the_trash_removes_at_once(north, trashed, django_capture_o
 def test_a_zip_streams_the_exact_originals_of_the_selected_visible_images(north, bob):
     editor = north.editor
     mine = {
-        "team png": make_image_in(north.owner, north.space, prompt="zip one", output_format="png"),
-        "team jpeg": make_image_in(editor, north.space, prompt="zip two", output_format="jpeg"),
-        "personal webp": make_image_in(editor, prompt="zip three", output_format="webp"),
+        "team png": generate_image(north.owner, north.space, prompt="zip one", output_format="png"),
+        "team jpeg": generate_image(editor, north.space, prompt="zip two", output_format="jpeg"),
+        "personal webp": generate_image(editor, prompt="zip three", output_format="webp"),
     }
-    not_selected = make_image_in(editor, north.space, prompt="zip four")
-    trashed = make_image_in(editor, north.space, prompt="zip five")
+    not_selected = generate_image(editor, north.space, prompt="zip four")
+    trashed = generate_image(editor, north.space, prompt="zip five")
     images_trash(user=editor, images=[trashed])
-    bobs = make_image_in(bob, prompt="bob's")
+    bobs = generate_image(bob, prompt="bob's")
     ids = [image.pk for image in (*mine.values(), trashed, bobs)]
     response = north.client(editor).post("/gallery/bulk/", {"action": "zip", "image": ids})
     assert isinstance(response, StreamingHttpResponse) and response.status_code == 200

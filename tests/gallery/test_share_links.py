@@ -12,18 +12,13 @@ from django.utils import timezone
 
 from gallery.models import Collection, Image, ShareLink
 from gallery.services import collection_add, images_trash, share_link_create
-from tests.teams.conftest import make_image_in, make_team, make_user
+from tests.factories import generate_image, make_team, make_user
 
 pytestmark = pytest.mark.django_db
 
 PROMPT = "a lighthouse carved from marzipan"
 # Ids no other number on a page is likely to contain, so "the id is not in the HTML" means something.
 HERO_PK, SECOND_PK, UNSHARED_PK, BOARD_PK = 7340031, 7340043, 7340057, 7340069
-
-
-@pytest.fixture
-def north(db):
-    return make_team()
 
 
 def _rekeyed(image: Image, pk: int) -> Image:
@@ -33,17 +28,17 @@ def _rekeyed(image: Image, pk: int) -> Image:
 
 @pytest.fixture
 def hero(north):
-    return _rekeyed(make_image_in(north.editor, north.space, prompt=PROMPT), HERO_PK)
+    return _rekeyed(generate_image(north.editor, north.space, prompt=PROMPT), HERO_PK)
 
 
 @pytest.fixture
 def second(north):
-    return _rekeyed(make_image_in(north.owner, north.space, prompt="a second lighthouse"), SECOND_PK)
+    return _rekeyed(generate_image(north.owner, north.space, prompt="a second lighthouse"), SECOND_PK)
 
 
 @pytest.fixture
 def unshared(north):
-    return _rekeyed(make_image_in(north.owner, north.space, prompt="the unreleased campaign"), UNSHARED_PK)
+    return _rekeyed(generate_image(north.owner, north.space, prompt="the unreleased campaign"), UNSHARED_PK)
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from django.test.utils import CaptureQueriesContext
 
 from gallery.selectors import version_tree
 from studio import services
-from tests.conftest import make_png
-from tests.gallery.conftest import make_image
+from tests.factories import generate_image, make_png
 
 pytestmark = pytest.mark.django_db
 
@@ -35,7 +34,7 @@ def make_version(user, *sources, prompt="make it dusk"):
 
 def make_chain(user, length: int) -> list:
     """An original and ``length - 1`` edits, each of the one before."""
-    chain = [make_image(user)]
+    chain = [generate_image(user)]
     for _ in range(length - 1):
         chain.append(make_version(user, chain[-1]))
     return chain
@@ -84,9 +83,9 @@ def test_a_chain_from_each_end_and_the_middle(alice):
 
 
 def test_a_branch_and_an_edit_of_two_images(alice):
-    original = make_image(alice)
+    original = generate_image(alice)
     left, right = make_version(alice, original, prompt="left"), make_version(alice, original, prompt="right")
-    other = make_image(alice, prompt="a lighthouse")
+    other = generate_image(alice, prompt="a lighthouse")
     merged = make_version(alice, left, other, prompt="both")
 
     tree = version_tree(user=alice, image=original)
@@ -107,9 +106,9 @@ def test_an_image_without_versions(alice, alice_image):
 
 
 def test_other_users_images_are_not_in_the_tree(alice, bob):
-    bobs = make_image(bob, prompt="bob's harbour")
+    bobs = generate_image(bob, prompt="bob's harbour")
     alices_edit_of_bobs = make_version(alice, bobs)  # lineage alice may not follow
-    alices = make_image(alice)
+    alices = generate_image(alice)
     bobs_edit_of_alices = make_version(bob, alices)
 
     assert version_tree(user=alice, image=alices_edit_of_bobs).ancestors == []
@@ -153,7 +152,7 @@ def test_the_number_of_queries_does_not_grow_with_the_lineage(alice, alice_clien
 
 def test_the_descendants_are_bounded(alice, monkeypatch):
     monkeypatch.setattr("gallery.selectors.VERSION_DESCENDANTS", 3)
-    original = make_image(alice)
+    original = generate_image(alice)
     edits = [make_version(alice, original, prompt=f"edit {n}") for n in range(5)]
     assert pks(version_tree(user=alice, image=original).others) == pks(edits[:3])
 
@@ -184,7 +183,7 @@ def test_the_image_page_without_versions(alice_client, alice_image):
 def test_the_image_page_leaks_no_invisible_version(alice, bob, alice_client):
     from gallery.services import images_trash
 
-    bobs = make_image(bob, prompt="bob's harbour")
+    bobs = generate_image(bob, prompt="bob's harbour")
     edit = make_version(alice, bobs)
     bobs_edit = make_version(bob, edit)
     trashed = make_version(alice, edit)
@@ -223,7 +222,7 @@ def test_compare_with_a_alone_offers_the_versions(alice, alice_client):
 def test_compare_never_shows_what_the_user_may_not_see(alice, bob, alice_client):
     from gallery.services import images_trash
 
-    mine, bobs, trashed = make_image(alice), make_image(bob), make_image(alice)
+    mine, bobs, trashed = generate_image(alice), generate_image(bob), generate_image(alice)
     images_trash(user=alice, images=[trashed])
     edit_of_bobs = make_version(alice, bobs)
     for a, b in ((mine.pk, bobs.pk), (bobs.pk, mine.pk), (mine.pk, trashed.pk), (trashed.pk, mine.pk),
@@ -238,7 +237,7 @@ def test_compare_never_shows_what_the_user_may_not_see(alice, bob, alice_client)
 
 
 def test_compare_asks_to_log_in(client, alice):
-    original = make_image(alice)
+    original = generate_image(alice)
     response = client.get("/gallery/compare/", {"a": original.pk, "b": original.pk})
     assert response.status_code == 302
     assert "/accounts/login/" in response["Location"]

@@ -5,7 +5,7 @@ import pytest
 
 from gallery.models import Image
 from gallery.selectors import GALLERY_PAGE_SIZE
-from tests.gallery.conftest import make_image
+from tests.factories import ImageFactory, generate_image
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +15,7 @@ def _body(response) -> bytes:
 
 
 def test_grid_is_newest_first_and_pages_by_cursor(alice_client, alice, settings):
-    images = [make_image(alice, prompt=f"picture number {i}") for i in range(5)]
+    images = [ImageFactory(created_by=alice, prompt=f"picture number {i}") for i in range(5)]
     newest_first = [image.pk for image in reversed(images)]
     first = alice_client.get("/gallery/", {"page_size": "ignored"})
     assert [image.pk for image in first.context["page"].images] == newest_first
@@ -34,7 +34,7 @@ def test_grid_is_newest_first_and_pages_by_cursor(alice_client, alice, settings)
 
 
 def test_grid_pages_through_the_view(alice_client, alice):
-    images = [make_image(alice, prompt=f"picture number {i}") for i in range(GALLERY_PAGE_SIZE + 2)]
+    images = ImageFactory.create_batch(GALLERY_PAGE_SIZE + 2, created_by=alice)  # seeded: no worker
     first = alice_client.get("/gallery/")
     page = first.context["page"]
     assert [image.pk for image in page.images] == [i.pk for i in reversed(images)][:GALLERY_PAGE_SIZE]
@@ -55,8 +55,8 @@ def test_empty_gallery_invites_to_create(alice_client):
 def test_the_count_follows_the_view_and_is_capped(alice_client, alice, monkeypatch):
     from gallery import selectors
 
-    make_image(alice, prompt="a red fox")
-    make_image(alice, prompt="a blue owl")
+    generate_image(alice, prompt="a red fox")
+    generate_image(alice, prompt="a blue owl")
     assert "2 images" in alice_client.get("/gallery/count/").content.decode()
     assert "1 image<" in alice_client.get("/gallery/count/", {"q": "fox"}).content.decode()
     monkeypatch.setattr(selectors, "COUNT_LIMIT", 1)
@@ -176,7 +176,7 @@ def test_an_image_joins_and_leaves_a_collection_from_its_page(alice_client, alic
 def test_purging_keeps_a_file_another_image_still_uses(alice, django_capture_on_commit_callbacks):
     from gallery.services import images_purge
 
-    first = make_image(alice, prompt="shared file")
+    first = generate_image(alice, prompt="shared file")
     twin = Image.objects.get(pk=first.pk)
     twin.pk = None
     twin.save()  # a second row on the same files, as seeded galleries have
@@ -191,10 +191,10 @@ def test_purging_keeps_a_file_another_image_still_uses(alice, django_capture_on_
 def test_the_picker_offers_only_images_the_user_may_use(alice_client, alice, bob):
     from gallery.services import images_trash
 
-    mine = make_image(alice, prompt="a red kite")
-    trashed = make_image(alice, prompt="a grey kite")
+    mine = generate_image(alice, prompt="a red kite")
+    trashed = generate_image(alice, prompt="a grey kite")
     images_trash(user=alice, images=[trashed])
-    theirs = make_image(bob, prompt="a blue kite")
+    theirs = generate_image(bob, prompt="a blue kite")
     html = alice_client.get("/gallery/pick/").content.decode()
     assert f'href="/?edit={mine.pk}"' in html and f'data-pick="gallery:{mine.pk}"' in html
     assert f"gallery:{trashed.pk}" not in html and f"gallery:{theirs.pk}" not in html
@@ -205,8 +205,8 @@ def test_the_picker_searches_and_pages_for_the_dialog(alice_client, alice, monke
     from gallery import views
 
     monkeypatch.setattr(views, "PICK_PAGE_SIZE", 2)
-    kites = [make_image(alice, prompt=f"a kite number {i}") for i in range(3)]
-    make_image(alice, prompt="a lighthouse")
+    kites = [generate_image(alice, prompt=f"a kite number {i}") for i in range(3)]
+    generate_image(alice, prompt="a lighthouse")
     results = alice_client.get("/gallery/pick/", {"q": "kite"}, HTTP_HX_REQUEST="true").content.decode()
     assert "<html" not in results and "lighthouse" not in results
     assert [int(pk) for pk in re.findall(r'data-pick="gallery:(\d+)"', results)] == [kites[2].pk, kites[1].pk]

@@ -42,7 +42,7 @@ from imageapi.errors import (
     StreamInterruptedError,
 )
 from imageapi.pricing import PARTIAL_IMAGE_TOKENS, output_image_tokens
-from tests.conftest import make_mask, make_png
+from tests.factories import make_mask, make_png
 
 API_KEY = "sk-test-SECRETKEY0123456789"
 KEY_FRAGMENT = "SECRETKEY"  # what must never show, even in part
@@ -61,11 +61,6 @@ PILLOW_FORMATS = {"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}
 
 
 # -- fixtures and helpers --------------------------------------------------------------------
-
-@pytest.fixture
-def emulator() -> Emulator:
-    return Emulator()
-
 
 @pytest.fixture
 def sleeps() -> list[float]:

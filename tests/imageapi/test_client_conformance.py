@@ -17,17 +17,12 @@ import pytest
 from imageapi.client import ImagesClient, InputFile
 from imageapi.emulator import Emulator, EmulatorTransport
 from imageapi.errors import InvalidRequestError
-from tests.conftest import make_mask, make_png
 from tests.contract.schemas import schema, schema_errors
+from tests.factories import make_mask, make_png
 
 PROMPT = "A lighthouse at dusk, oil on canvas"
 WIDTH, HEIGHT = 1024, 640
 SIZE = f"{WIDTH}x{HEIGHT}"
-
-
-@pytest.fixture
-def emulator() -> Emulator:
-    return Emulator()
 
 
 @pytest.fixture

@@ -28,7 +28,7 @@ from imageapi.errors import (
     error_from_event,
 )
 from imageapi.images import sniff_format
-from tests.conftest import make_png
+from tests.factories import make_png
 
 API_KEY = "sk-test-wire"
 PROMPT = "A kite over the dunes"

@@ -29,11 +29,6 @@ WIDE = "1024x640"  # the smallest common valid size: keeps the suite fast
 # -- helpers ---------------------------------------------------------------------------------
 
 @pytest.fixture
-def emulator() -> Emulator:
-    return Emulator()
-
-
-@pytest.fixture
 def api(emulator: Emulator) -> Iterator[httpx.Client]:
     with _client(emulator) as client:
         yield client
@@ -209,15 +204,6 @@ def test_each_of_n_images_differs(api: httpx.Client) -> None:
 @pytest.mark.parametrize("quality", ["low", "medium", "high"])
 def test_the_quality_used_is_reported(api: httpx.Client, quality: str) -> None:
     assert generate(api, size=WIDE, quality=quality).json()["quality"] == quality
-
-
-def test_a_1024_square_png_is_fast(api: httpx.Client) -> None:
-    import time
-
-    started = time.perf_counter()
-    first_picture(generate(api, size="1024x1024"))
-    # The budget is 200 ms; five times that keeps a loaded CI machine from flaking.
-    assert time.perf_counter() - started < 1.0
 
 
 # -- edits -----------------------------------------------------------------------------------

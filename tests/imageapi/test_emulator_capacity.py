@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
+import httpx
 import pytest
 
 from imageapi.client import ImageResult, ImagesClient
 from imageapi.emulator import Emulator, EmulatorTransport, make_server
 from imageapi.emulator.pictures import ENCODED, EncodedCache
-from imageapi.emulator.wsgi import LISTEN_BACKLOG, ThreadingWSGIServer
+from imageapi.emulator.wsgi import IN_FLIGHT_PATH, LISTEN_BACKLOG, ThreadingWSGIServer
 
 # What one worker must hold (issue 10): ten times httpx's default pool of 100, two hundred
 # times the stdlib's listen backlog of 5.
@@ -66,6 +68,9 @@ def test_a_thousand_slow_calls_are_all_open_at_once_and_all_served() -> None:
                 thread.join(timeout=120)
         finally:
             client.close()
+        deadline = time.monotonic() + 30  # each connection closes just after its last byte was read
+        while server.in_flight.now and time.monotonic() < deadline:
+            time.sleep(0.01)
         assert server.in_flight.peak == CALLS
         assert server.in_flight.served == CALLS and server.in_flight.now == 0
 
@@ -118,3 +123,51 @@ def test_the_cache_is_bounded_by_size_and_forgets_the_least_recently_used() -> N
 
 def test_the_process_wide_cache_has_a_sane_budget() -> None:
     assert 0 < ENCODED.max_bytes <= 1024**3
+
+
+def test_a_burst_of_identical_calls_draws_the_picture_once() -> None:
+    cache = EncodedCache()
+    made: list[int] = []
+    start = threading.Barrier(20)
+    got: list[tuple[str, ...]] = []
+
+    def make() -> tuple[str, ...]:
+        made.append(1)
+        time.sleep(0.05)  # drawing takes a while: the others arrive meanwhile
+        return ("picture",)
+
+    def call() -> None:
+        start.wait()
+        got.append(cache.get("key", make))
+
+    threads = [threading.Thread(target=call) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert len(made) == 1 and got == [("picture",)] * 20
+
+
+def test_when_drawing_fails_the_next_caller_draws_it() -> None:
+    cache = EncodedCache()
+
+    def broken() -> tuple[str, ...]:
+        raise OSError("encoder failed")
+
+    with pytest.raises(OSError, match="encoder failed"):
+        cache.get("key", broken)
+    assert cache.get("key", lambda: ("drawn",)) == ("drawn",)
+
+
+def test_the_upstream_reports_its_calls_in_flight_over_http() -> None:
+    with serving(Emulator()) as server:
+        base = f"http://127.0.0.1:{server.server_port}"
+        with httpx.Client(base_url=base, trust_env=False, timeout=10,
+                          headers={"Authorization": "Bearer sk-test"}) as http:
+            assert http.post("/v1/images/generations", json={"prompt": "A kite", "size": "1024x640",
+                                                              "quality": "low"}).status_code == 200
+            # The server closes its side just after the client has read the last byte.
+            deadline = time.monotonic() + 10
+            while (counts := http.get(IN_FLIGHT_PATH).json())["now"] and time.monotonic() < deadline:
+                time.sleep(0.01)
+            assert counts == {"now": 0, "peak": 1, "served": 1}

@@ -32,11 +32,6 @@ EVENT_SCHEMAS = {
 
 
 @pytest.fixture
-def emulator() -> Emulator:
-    return Emulator()
-
-
-@pytest.fixture
 def api(emulator: Emulator) -> Iterator[httpx.Client]:
     with httpx.Client(transport=EmulatorTransport(emulator), base_url=API_BASE,
                       headers={"Authorization": "Bearer sk-conformance"}) as client:

@@ -3,6 +3,7 @@ under Django's own names (a bad value stops start-up naming the variable)."""
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 import subprocess
@@ -42,6 +43,15 @@ def test_production_settings_pass_check_deploy_without_a_warning():
     assert "no issues" in result.stdout
 
 
+def test_production_logs_are_json_lines():
+    code = "import django, logging; django.setup(); logging.getLogger('studio.probe').warning('hello %s', 42)"
+    result = run(["-c", code], production_env())
+    assert result.returncode == 0, result.stderr
+    line = json.loads(result.stderr.strip().splitlines()[-1])
+    assert {"time", "level", "logger", "message", "request_id", "user_id", "job_id"} <= set(line)
+    assert (line["level"], line["logger"], line["message"]) == ("WARNING", "studio.probe", "hello 42")
+
+
 def test_https_settings_come_from_the_environment():
     env = production_env(SECURE_HSTS_SECONDS="600", SECURE_SSL_REDIRECT="false",
                          SECURE_PROXY_SSL_HEADER="X-Forwarded-Proto,https",
@@ -59,7 +69,9 @@ def test_production_defaults_are_the_safe_ones():
 @pytest.mark.parametrize(("name", "value"), [
     ("SECURE_HSTS_SECONDS", "a year"), ("SECURE_HSTS_SECONDS", "-1"), ("SECURE_SSL_REDIRECT", "maybe"),
     ("SECURE_PROXY_SSL_HEADER", "X-Forwarded-Proto"), ("SECURE_PROXY_SSL_HEADER", "X Forwarded,https"),
-    ("SECURE_HSTS_PRELOAD", "2"),
+    ("SECURE_HSTS_PRELOAD", "2"), ("STUDIO_SUBMIT_RATE_LIMIT", "-1"), ("STUDIO_SUBMIT_RATE_WINDOW", "0"),
+    ("STUDIO_LOGIN_FAILURE_LIMIT", "0"), ("STUDIO_TRUSTED_PROXIES", "many"), ("STUDIO_LOG_FORMAT", "xml"),
+    ("STUDIO_LOG_LEVEL", "LOUD"),
 ])
 def test_a_bad_value_stops_start_up_naming_the_variable(name, value):
     result = run(["manage.py", "check", "--deploy"], production_env(**{name: value}))

@@ -4,28 +4,20 @@ an attachment, never as a page."""
 
 from __future__ import annotations
 
-import io
-
 import pytest
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import SimpleUploadedFile
-from PIL import Image as PILImage
 
 from gallery.files import sniff_image_type
 from gallery.models import InputImage
 from studio.models import Job
+from tests.factories import make_png
 
 pytestmark = pytest.mark.django_db
 
 HTML = b"<!doctype html><html><body><script>alert(document.cookie)</script></body></html>"
 SVG = (b'<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg" width="64" height="64">'
        b'<script>alert(1)</script><rect width="64" height="64"/></svg>')
-
-
-def make_png(width: int, height: int) -> bytes:
-    out = io.BytesIO()
-    PILImage.new("RGBA", (width, height), (200, 80, 40, 255)).save(out, "PNG")
-    return out.getvalue()
 
 
 EDIT = {"prompt": "make it gold", "size": "auto", "quality": "low", "n": "1", "output_format": "png"}

@@ -11,7 +11,8 @@ from imageapi.params import ImageInfo
 from imageapi.pricing import Usage, cost_usd, output_image_tokens
 from studio import services
 from studio.models import Job
-from tests.conftest import make_mask, make_png
+from studio.tasks import job_enqueue
+from tests.factories import make_mask, make_png
 
 pytestmark = pytest.mark.django_db
 
@@ -50,7 +51,7 @@ def _stored_files():
 
 def test_submit_enqueues_the_job_once_the_transaction_commits(alice, django_capture_on_commit_callbacks):
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        job = services.job_submit_generation(user=alice, request=_request())
+        job = services.job_submit_generation(user=alice, request=_request(), enqueue=job_enqueue)
     assert len(callbacks) == 1
     task = DBTaskResult.objects.get()
     assert task.args_kwargs["kwargs"] == {"job_id": job.pk}
@@ -108,7 +109,7 @@ def test_a_refused_job_fails_at_once_with_the_apis_words(alice, fault, code, wor
     job = _run(alice, prompt=f"a cat [[fault:{fault}]]")
     assert job.status == Job.Status.FAILED
     assert job.error_code == code and words in job.error_message
-    assert job.attempts == 1  # never retried
+    assert job.calls == 1  # never retried
     assert not Image.objects.exists() and not _stored_files()
 
 
@@ -116,21 +117,21 @@ def test_a_refused_job_fails_at_once_with_the_apis_words(alice, fault, code, wor
 def test_transient_errors_are_retried_and_the_attempts_recorded(alice, fault):
     job = _run(alice, prompt=f"a dog [[fault:{fault}]]")
     assert job.status == Job.Status.SUCCEEDED
-    assert job.attempts == 1 + int(fault.split(":")[1])
+    assert job.calls == 1 + int(fault.split(":")[1])
     assert job.images.count() == 1
 
 
 def test_transient_errors_beyond_the_retries_fail_the_job(alice):
     job = _run(alice, prompt="a dog [[fault:server_error]]")
     assert job.status == Job.Status.FAILED
-    assert job.attempts == 3  # the first try and two retries, as the SDK does
+    assert job.calls == 3  # the first try and two retries, as the SDK does
     assert job.error_message and "api key" not in job.error_message.lower()
 
 
 def test_a_stream_cut_before_any_event_is_retried(alice):
     job = _run(alice, prompt="a bridge [[fault:stream_cut:1]]", partial_images=0)
     assert job.status == Job.Status.SUCCEEDED
-    assert job.attempts == 2
+    assert job.calls == 2
 
 
 def test_a_stream_cut_after_a_preview_fails_without_a_second_call(alice):
@@ -138,17 +139,17 @@ def test_a_stream_cut_after_a_preview_fails_without_a_second_call(alice):
     job = _run(alice, prompt="a bridge [[fault:stream_cut:1]]", partial_images=2)
     assert job.status == Job.Status.FAILED
     assert job.error_message == "The connection dropped after 1 preview; resubmit."
-    assert job.attempts == 1
+    assert job.calls == 1
 
 
 def test_a_malformed_answer_fails_the_job_without_a_retry(alice):
     job = _run(alice, prompt="a bridge [[fault:malformed_json]]")
     assert job.status == Job.Status.FAILED
-    assert "not JSON" in job.error_message and job.attempts == 1
+    assert "not JSON" in job.error_message and job.calls == 1
 
 
 def test_an_unexpected_error_fails_the_job_with_a_plain_message(alice, monkeypatch):
-    def explode(job, result):
+    def explode(job, result, owner):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(services, "_complete", explode)
@@ -201,9 +202,9 @@ def test_a_job_cancelled_while_the_call_ran_keeps_its_cost_but_no_images(alice, 
     job = services.job_submit_generation(user=alice, request=_request())
     original = services._call_api
 
-    def call_then_cancel(job_, images, mask):
-        result = original(job_, images, mask)
-        Job.objects.filter(pk=job_.pk).update(cancel_requested=True)
+    def call_then_cancel(job_, *args):
+        result = original(job_, *args)
+        assert services.job_cancel(job=job_) is True  # the user cancels while the call runs
         return result
 
     monkeypatch.setattr(services, "_call_api", call_then_cancel)
@@ -248,18 +249,3 @@ def test_an_edit_that_fails_to_save_leaves_no_input_files(alice, monkeypatch):
         services.job_submit_edit(user=alice, request=_request(), images=[_upload(make_png())], mask=None)
     assert not InputImage.objects.exists()
     assert not _stored_files()
-
-
-def test_jobs_abandoned_by_a_dead_worker_are_failed(alice):
-    from datetime import timedelta
-
-    from django.utils import timezone
-
-    job = services.job_submit_generation(user=alice, request=_request())
-    Job.objects.filter(pk=job.pk).update(status=Job.Status.RUNNING,
-                                         started_at=timezone.now() - timedelta(hours=2))
-    fresh = services.job_submit_generation(user=alice, request=_request())
-    Job.objects.filter(pk=fresh.pk).update(status=Job.Status.RUNNING, started_at=timezone.now())
-    assert services.jobs_fail_abandoned(older_than=timedelta(hours=1)) == 1
-    job.refresh_from_db()
-    assert job.status == Job.Status.FAILED and "worker stopped" in job.error_message

@@ -9,7 +9,7 @@ from PIL import Image as PILImage
 from gallery.models import Image, InputImage
 from studio import services
 from studio.models import Job
-from tests.conftest import make_mask, make_png
+from tests.factories import make_mask, make_png
 
 pytestmark = pytest.mark.django_db
 

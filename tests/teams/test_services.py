@@ -12,9 +12,10 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.utils import timezone
 
-from gallery.permissions import Action, can, visible_images
+from gallery.permissions import visible_images
 from teams import services
 from teams.models import Invitation, Membership, Preference, Role, Space
+from teams.permissions import Action, can
 from teams.selectors import destinations_for, remembered_destination, teams_of
 from teams.services import (
     destination_remember,
@@ -26,7 +27,7 @@ from teams.services import (
     personal_space,
     team_create,
 )
-from tests.teams.conftest import make_image_in, make_team, make_user
+from tests.factories import generate_image, make_team, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -233,7 +234,7 @@ def test_an_owner_may_leave_when_another_owner_remains(north):
 
 
 def test_a_removed_member_loses_the_teams_images_and_destination_at_once(north):
-    image = make_image_in(north.owner, north.space)
+    image = generate_image(north.owner, north.space)
     destination_remember(user=north.editor, space=north.space)
     assert visible_images(north.editor).filter(pk=image.pk).exists()
     membership_remove(actor=north.owner, membership=north.membership(north.editor))
@@ -252,7 +253,7 @@ def test_removal_keeps_a_destination_remembered_elsewhere(north, south):
 
 
 def test_a_member_who_leaves_loses_access_too(north):
-    image = make_image_in(north.owner, north.space)
+    image = generate_image(north.owner, north.space)
     membership_remove(actor=north.viewer, membership=north.membership(north.viewer))
     assert not _is_member(north, north.viewer)
     assert not visible_images(north.viewer).filter(pk=image.pk).exists()

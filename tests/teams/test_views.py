@@ -16,7 +16,7 @@ from django.utils import timezone
 from studio.models import Job
 from teams.models import Invitation, Membership, Preference, Role, Space
 from teams.services import destination_remember, invitation_create, personal_space
-from tests.teams.conftest import make_image_in, make_user
+from tests.factories import generate_image, make_user
 
 pytestmark = pytest.mark.django_db
 
@@ -263,7 +263,7 @@ def test_promoting_another_owner_first_lets_the_owner_step_down(north):
 
 
 def test_a_removed_member_loses_access_at_once(north):
-    image = make_image_in(north.owner, north.space, prompt="north secret")
+    image = generate_image(north.owner, north.space, prompt="north secret")
     editor = north.client(north.editor)
     editor.post("/generate/", {**GENERATE, "space": str(north.space.pk)})  # remembers North
     paths = [f"/gallery/{image.pk}/", f"/gallery/{image.pk}/thumbnail/", f"/gallery/{image.pk}/original/",
@@ -324,7 +324,7 @@ def test_viewers_cannot_generate_into_the_team(north):
 
 
 def test_viewers_cannot_edit_into_the_team_either(north):
-    image = make_image_in(north.owner, north.space)  # the viewer may use it as an input, but not save there
+    image = generate_image(north.owner, north.space)  # the viewer may use it as an input, but not save there
     data = {**GENERATE, "size": "auto", "inputs": [f"gallery:{image.pk}"], "space": str(north.space.pk)}
     del data["moderation"]
     response = north.client(north.viewer).post("/edit/", data)

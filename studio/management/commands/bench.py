@@ -8,7 +8,6 @@ import platform
 import statistics
 import tempfile
 import time
-from datetime import timedelta
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -22,6 +21,8 @@ from gallery.models import Image
 from gallery.selectors import GALLERY_PAGE_SIZE, encode_cursor
 from imageapi.client import ImagesClient
 from imageapi.emulator import Emulator, EmulatorTransport
+from studio import benchmarks as in_flight_benchmarks
+from studio import upload_bench
 
 
 def _sizes(value: str) -> list[int]:
@@ -55,8 +56,18 @@ class Command(BaseCommand):
                                  "(default: %(default)s).")
         parser.add_argument("--repeats", type=int, default=gallery_benchmarks.REPEATS,
                             help="Requests per gallery case and size (default: %(default)s).")
+        parser.add_argument("--in-flight", type=_sizes, default=",".join(map(str, in_flight_benchmarks.LOADS)),
+                            help="Concurrent slow calls to hold open, comma-separated, or 0 to skip "
+                                 "(default: %(default)s).")
+        parser.add_argument("--in-flight-seconds", type=float, default=in_flight_benchmarks.SECONDS,
+                            help="How long each of those calls takes (default: %(default)s).")
+        parser.add_argument("--uploads", type=int, default=upload_bench.REPEATS,
+                            help="Edits of 16 inputs of 48 MB posted to a real server to measure its memory, "
+                                 "or 0 to skip (default: %(default)s).")
 
-    def handle(self, *, jobs: int, images: int, scale: list[int], repeats: int, **options) -> None:
+    def handle(self, *, jobs: int, images: int, scale: list[int], repeats: int, in_flight: list[int],
+               in_flight_seconds: float, uploads: int, **options) -> None:
+        load = ", ".join(f"{value:.1f}" for value in os.getloadavg())  # other work on the machine skews times
         for name in ("studio", "django_tasks", "django_tasks_db"):
             logging.getLogger(name).setLevel(logging.WARNING)  # one line per job would bury the table
         setup_test_environment()
@@ -67,18 +78,24 @@ class Command(BaseCommand):
             with override_settings(MEDIA_ROOT=os.path.join(scratch.name, "media"), STATIC_ROOT=scratch.name,
                                    STUDIO_PROVIDER="offline", ALLOWED_HOSTS=["*"]):
                 rows = [*self._emulator(), *self._worker(jobs), *self._gallery(images)]
+                held = in_flight_benchmarks.run(in_flight, seconds=in_flight_seconds, log=self.stderr.write)
                 # Server time as in production: no template debugging (queries are still counted).
                 with override_settings(DEBUG=False):
                     at_scale = gallery_benchmarks.run(scale, repeats=repeats, log=self.stderr.write) if scale else []
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
             scratch.cleanup()
+        # A server of its own (gunicorn on a scratch database): the memory of one web process.
+        rows += upload_bench.run(log=self.stderr.write, repeats=uploads) if uploads else []
         self.stdout.write(f"Machine: {platform.machine()}, {platform.processor() or platform.platform()}, "
                           f"{os.cpu_count()} CPUs, Python {platform.python_version()}, database {connection.vendor}; "
-                          f"{timezone.now():%Y-%m-%d}\n")
+                          f"{timezone.now():%Y-%m-%d}; load average at the start {load}\n")
         self.stdout.write("| measure | result |\n|---|---|")
         for name, value in rows:
             self.stdout.write(f"| {name} | {value} |")
+        if held:
+            self.stdout.write("\nCalls in flight at the upstream (the bench's own slow emulator over HTTP):\n")
+            self.stdout.write("\n".join(in_flight_benchmarks.markdown(held, seconds=in_flight_seconds)))
         if at_scale:
             self.stdout.write(f"\nGallery grid at scale, server time over {repeats} requests each:\n")
             self.stdout.write("\n".join(gallery_benchmarks.markdown(at_scale)))
@@ -97,6 +114,7 @@ class Command(BaseCommand):
 
     def _worker(self, jobs: int) -> list[tuple[str, str]]:
         from studio import services
+        from studio.tasks import job_enqueue
         from studio.worker import ConcurrentWorker
 
         user = get_user_model().objects.create_user("bench-worker")
@@ -107,10 +125,10 @@ class Command(BaseCommand):
                 for index in range(jobs):
                     services.job_submit_generation(user=user, request={
                         "model": "gpt-image-2", "prompt": f"bench {concurrency} {index}", "size": "1024x1024",
-                        "quality": "low", "n": 1})
+                        "quality": "low", "n": 1}, enqueue=job_enqueue)
                 started = time.perf_counter()
                 ConcurrentWorker(
-                    concurrency=concurrency, abandoned_after=timedelta(hours=1), queue_names=["default"],
+                    concurrency=concurrency, queue_names=["default"],
                     interval=0.05, batch=True, backend_name="default", startup_delay=False, max_tasks=None,
                     worker_id=f"bench-{concurrency}", excluded_queue_names=[],
                 ).run()

@@ -31,7 +31,10 @@ class Command(BaseCommand):
             emulator = Emulator(latency=latency, slow_seconds=slow_seconds)
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
-        server = make_server(emulator, host=host, port=port, quiet=quiet)
+        try:
+            server = make_server(emulator, host=host, port=port, quiet=quiet)
+        except OSError as exc:  # the port is taken, or the address is not this machine's
+            raise CommandError(f"Cannot listen on {host}:{port}: {exc.strerror or exc}") from exc
         self.stdout.write(
             f"Images API emulator on http://{host}:{server.server_port}/v1 (latency {latency}). "
             "Any bearer key is accepted. Ctrl-C stops it."

@@ -1,5 +1,4 @@
 from argparse import ArgumentParser
-from datetime import timedelta
 
 from django.conf import settings
 from django.core.management.base import BaseCommand
@@ -21,16 +20,18 @@ class Command(BaseCommand):
         parser.add_argument("--max-tasks", type=int, default=None)
         parser.add_argument("--queue-name", default=DEFAULT_TASK_QUEUE_NAME)
         parser.add_argument("--worker-id", default=None)
+        parser.add_argument("--shutdown-grace", type=float, default=settings.STUDIO_SHUTDOWN_GRACE,
+                            help="Seconds SIGTERM gives calls in flight before their jobs go back to the "
+                                 "queue (default: %(default)s).")
 
     def handle(self, *, concurrency: int, interval: float, batch: bool, max_tasks: int | None,
-               queue_name: str, worker_id: str | None, **options: object) -> None:
+               queue_name: str, worker_id: str | None, shutdown_grace: float,
+               **options: object) -> None:
         if concurrency < 1:
             self.stderr.write("--concurrency must be at least 1")
             raise SystemExit(2)
-        # A job longer than every attempt's timeout plus backoff cannot still be running.
-        longest_job = settings.STUDIO_REQUEST_TIMEOUT * (settings.STUDIO_MAX_RETRIES + 1) + 300
         worker = ConcurrentWorker(
-            concurrency=concurrency, abandoned_after=timedelta(seconds=longest_job),
+            concurrency=concurrency, shutdown_grace=shutdown_grace,
             queue_names=queue_name.split(","), interval=interval, batch=batch,
             backend_name=DEFAULT_TASK_BACKEND_ALIAS, startup_delay=False, max_tasks=max_tasks,
             worker_id=worker_id or get_random_string(32), excluded_queue_names=[],
