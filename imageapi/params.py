@@ -8,6 +8,7 @@ The contract is ``shared/reference/gpt-image-2.md``.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -30,6 +31,7 @@ OUTPUT_FORMATS = ("png", "jpeg", "webp")
 COMPRESSIBLE_FORMATS = frozenset({"jpeg", "webp"})
 BACKGROUNDS = ("auto", "opaque", "transparent")
 MODERATIONS = ("auto", "low")
+INPUT_FIDELITIES = ("high", "low")
 
 # Custom sizes (gpt-image-2 only).
 SIZE_STEP = 16
@@ -177,28 +179,142 @@ def output_dimensions(size: str, *, fallback: tuple[int, int] = AUTO_SIZE_ESTIMA
     return parse_size(size) or fallback
 
 
+# The JSON type of every field, checked before its value (as the API does): ``nullable``
+# fields may be sent as null, meaning "the default", as OpenAI's spec allows.
+@dataclass(frozen=True)
+class FieldType:
+    kind: Literal["string", "integer", "boolean"]
+    nullable: bool = True
+
+
+FIELD_TYPES: dict[str, FieldType] = {
+    "model": FieldType("string"),
+    "prompt": FieldType("string", nullable=False),
+    "n": FieldType("integer"),
+    "size": FieldType("string"),
+    "quality": FieldType("string"),
+    "output_format": FieldType("string"),
+    "output_compression": FieldType("integer"),
+    "background": FieldType("string"),
+    "moderation": FieldType("string"),
+    "stream": FieldType("boolean"),
+    "partial_images": FieldType("integer"),
+    "user": FieldType("string", nullable=False),
+    "input_fidelity": FieldType("string"),
+}
+_KIND_WORDS = {"string": "a string", "integer": "an integer", "boolean": "a boolean"}
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]{1,18}")
+
+
+def json_type_words(value: Any) -> str:
+    """How the API names a JSON value's type in its messages ("an integer", "an array"…)."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int):
+        return "an integer"
+    if isinstance(value, float):
+        return "a decimal"
+    if isinstance(value, str):
+        return "a string"
+    if isinstance(value, Sequence):
+        return "an array"
+    if isinstance(value, Mapping):
+        return "an object"
+    return f"a {type(value).__name__}"
+
+
+def _type_error(name: str, expected: str, value: Any) -> ParamError:
+    return ParamError(
+        name, f"Invalid type for '{name}': expected {expected}, but got {json_type_words(value)} instead.",
+        "invalid_type",
+    )
+
+
+def type_error(name: str, value: Any) -> ParamError | None:
+    """The error for a value of the wrong JSON type for field ``name``; ``None`` if the type
+    is right (or the field is unknown: that is reported as an unknown parameter)."""
+    spec = FIELD_TYPES.get(name)
+    if spec is None:
+        return None
+    expected = _KIND_WORDS[spec.kind]
+    if value is None:
+        return None if spec.nullable else _type_error(name, expected, value)
+    if spec.kind == "string":
+        if not isinstance(value, str):
+            return _type_error(name, expected, value)
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate, which JSON's \ud800 escapes allow
+            return ParamError(name, f"Invalid value for '{name}': the string is not valid Unicode.",
+                              "invalid_value")
+        return None
+    is_bool = isinstance(value, bool)  # a bool is an int to Python, never to JSON
+    if spec.kind == "boolean":
+        ok = is_bool
+    else:  # JSON has one number type: 2.0 is an integer (as JSON Schema says), 2.5 is not
+        ok = not is_bool and (isinstance(value, int) or (isinstance(value, float) and value.is_integer()))
+    return None if ok else _type_error(name, expected, value)
+
+
+def from_form_text(name: str, text: str) -> tuple[Any, ParamError | None]:
+    """A multipart/form field's typed value: form fields are always text, so integers and
+    booleans are read from it; on failure the raw text and the type error."""
+    spec = FIELD_TYPES.get(name)
+    if spec is None or spec.kind == "string":
+        return text, None
+    stripped = text.strip()
+    if spec.kind == "integer":
+        if _INTEGER_TEXT.fullmatch(stripped):
+            return int(stripped), None
+        return text, ParamError(
+            name, f"Invalid type for '{name}': expected an integer, but got '{text[:40]}' instead.",
+            "invalid_type")
+    if stripped.lower() in ("true", "false"):
+        return stripped.lower() == "true", None
+    return text, ParamError(
+        name, f"Invalid type for '{name}': expected a boolean, but got '{text[:40]}' instead.", "invalid_type")
+
+
+def typed_fields(params: Mapping[str, Any], *, endpoint: Endpoint) -> tuple[dict[str, Any], list[ParamError]]:
+    """The known, non-null fields of ``params`` whose type is right (integers as ``int``),
+    and an error for every other field (unknown, or of the wrong type). Values are judged
+    only after this."""
+    allowed = GENERATION_FIELDS if endpoint == "generations" else EDIT_FIELDS
+    typed: dict[str, Any] = {}
+    errors: list[ParamError] = []
+    for name, value in params.items():
+        if name not in allowed:
+            errors.append(ParamError(name, f"Unknown parameter: '{name}'.", "unknown_parameter"))
+        elif (error := type_error(name, value)) is not None:
+            errors.append(error)
+        elif value is not None:
+            typed[name] = int(value) if FIELD_TYPES[name].kind == "integer" else value
+    return typed, errors
+
+
 def validate_request(params: Mapping[str, Any], *, endpoint: Endpoint) -> list[ParamError]:
     """Every rule broken by the non-file fields of a generation or edit request.
 
-    ``params`` holds API field names with Python values (ints for ints, bools for bools).
-    An empty list means the request is valid.
+    ``params`` holds API field names with Python values as JSON decodes them; each field's
+    type is checked before its value. An empty list means the request is valid.
     """
-    errors: list[ParamError] = []
-    allowed = GENERATION_FIELDS if endpoint == "generations" else EDIT_FIELDS
-    for name in params:
-        if name not in allowed:
-            errors.append(ParamError(name, f"Unknown parameter: '{name}'.", "unknown_parameter"))
+    params, errors = typed_fields(params, endpoint=endpoint)
+    type_failed = {error.param for error in errors}
 
-    model = params.get("model") or DEFAULT_MODEL
-    if not isinstance(model, str):
-        errors.append(ParamError("model", "model must be a string.", "invalid_type"))
+    model = params.get("model", DEFAULT_MODEL)
+    if model == "":
+        errors.append(ParamError("model", "Invalid value for 'model': it must not be empty.", "empty_string"))
+        model = DEFAULT_MODEL
+    elif "model" in type_failed:
         model = DEFAULT_MODEL
 
     prompt = params.get("prompt")
     if prompt is None:
-        errors.append(ParamError("prompt", "Missing required parameter: 'prompt'.", "missing_required_parameter"))
-    elif not isinstance(prompt, str):
-        errors.append(ParamError("prompt", "prompt must be a string.", "invalid_type"))
+        if "prompt" not in type_failed:
+            errors.append(ParamError("prompt", "Missing required parameter: 'prompt'.",
+                                     "missing_required_parameter"))
     elif not prompt.strip():
         errors.append(ParamError("prompt", "The prompt must not be empty.", "empty_string"))
     elif len(prompt) > PROMPT_MAX_CHARS:
@@ -212,18 +328,15 @@ def validate_request(params: Mapping[str, Any], *, endpoint: Endpoint) -> list[P
     _check_choice(errors, params, "quality", QUALITIES)
     _check_choice(errors, params, "output_format", OUTPUT_FORMATS)
     _check_choice(errors, params, "background", BACKGROUNDS)
-    if endpoint == "generations":
-        _check_choice(errors, params, "moderation", MODERATIONS)
+    _check_choice(errors, params, "moderation", MODERATIONS)
+    _check_choice(errors, params, "input_fidelity", INPUT_FIDELITIES)
     _check_int(errors, params, "partial_images", 0, PARTIAL_IMAGES_MAX)
 
     size = params.get("size")
-    if size is not None:
-        if not isinstance(size, str):
-            errors.append(ParamError("size", "size must be a string.", "invalid_type"))
-        elif (error := validate_size(size, model=model)) is not None:
-            errors.append(error)
+    if size is not None and (error := validate_size(size, model=model)) is not None:
+        errors.append(error)
 
-    output_format = params.get("output_format") or "png"
+    output_format = params.get("output_format", "png")
     compression_ok = _check_int(errors, params, "output_compression", COMPRESSION_MIN, COMPRESSION_MAX)
     if compression_ok and output_format not in COMPRESSIBLE_FORMATS and params["output_compression"] != 100:
         errors.append(ParamError(
@@ -240,9 +353,6 @@ def validate_request(params: Mapping[str, Any], *, endpoint: Endpoint) -> list[P
                 "unsupported_value",
             ))
 
-    if "stream" in params and not isinstance(params["stream"], bool):
-        errors.append(ParamError("stream", "stream must be true or false.", "invalid_type"))
-
     if params.get("input_fidelity") is not None and is_gpt_image_2(model):
         errors.append(ParamError(
             "input_fidelity",
@@ -253,14 +363,13 @@ def validate_request(params: Mapping[str, Any], *, endpoint: Endpoint) -> list[P
 
 
 def _check_int(errors: list[ParamError], params: Mapping[str, Any], name: str, low: int, high: int) -> bool:
-    if name not in params or params[name] is None:
+    """``params`` are typed already (see ``typed_fields``): only the range is judged here."""
+    if name not in params:
         return False
     value = params[name]
-    if isinstance(value, bool) or not isinstance(value, int):
-        errors.append(ParamError(name, f"{name} must be a whole number.", "invalid_type"))
-        return False
     if not low <= value <= high:
-        errors.append(ParamError(name, f"{name} must be between {low} and {high}; got {value}.",
+        shown = value if abs(value) < 10**12 else f"{str(value)[:12]}…"
+        errors.append(ParamError(name, f"{name} must be between {low} and {high}; got {shown}.",
                                  "integer_out_of_range"))
         return False
     return True
@@ -270,7 +379,7 @@ def _check_choice(errors: list[ParamError], params: Mapping[str, Any], name: str
     value = params.get(name)
     if value is not None and value not in choices:
         options = ", ".join(f"'{choice}'" for choice in choices)
-        errors.append(ParamError(name, f"Invalid value '{value}' for {name}. Supported values are: {options}."))
+        errors.append(ParamError(name, f"Invalid value '{value[:80]}' for {name}. Supported values are: {options}."))
 
 
 def validate_edit_inputs(images: Sequence[ImageInfo], mask: ImageInfo | None) -> list[ParamError]:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 import math
-import re
 import secrets
 import threading
 import time
@@ -35,9 +35,8 @@ from .usage import completed_event_usage, count_text_tokens, input_image_tokens,
 ROUTES: dict[str, Endpoint] = {"/images/generations": "generations", "/images/edits": "edits"}
 BASE_PREFIX = "/v1"
 
-# Multipart sends every field as text; these are typed before validation.
-FORM_INT_FIELDS = frozenset({"n", "partial_images", "output_compression"})
-FORM_BOOL_FIELDS = frozenset({"stream"})
+logger = logging.getLogger(__name__)
+
 IMAGE_FIELDS = frozenset({"image", "image[]"})
 MASK_FIELD = "mask"
 URLENCODED = "application/x-www-form-urlencoded"
@@ -52,8 +51,18 @@ REDACTED = "REDACTED"
 SECRET_HEADERS = frozenset({
     "authorization", "proxy-authorization", "api-key", "x-api-key", "cookie",
 })
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+# Bodies the emulator refuses to parse (a 400, as a gateway in front of the API would):
+# a generation is a prompt of at most 32,000 characters and a few options, far below 1 MB
+# even fully \u-escaped; an edit may carry 16 images of < 50 MB and a mask.
+MAX_JSON_BODY_BYTES = 1024 * 1024
+MAX_FORM_BODY_BYTES = (rules.EDIT_IMAGES_MAX + 1) * rules.MAX_INPUT_BYTES + 1024 * 1024
+MAX_JSON_DEPTH = 32
 
+SERVER_ERROR = ("The server had an error while processing your request. Sorry about that! "
+                "You can retry your request, or contact us through our help center if the error persists.")
+
+TOO_DEEP = "The JSON body of your request is nested too deeply (at most {depth} levels)."
+TOO_LARGE = "The request body is {size:,} bytes; the maximum for {endpoint} is {limit:,} bytes."
 NO_API_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header "
     "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with "
@@ -215,6 +224,12 @@ class Emulator:
                                     request_id=request_id, pause=Pause(self._sleep, read_timeout))
         except ImageAPIError as error:
             response = error_response(error)
+        except ReadTimeoutExceeded:
+            raise
+        except Exception:
+            # A bug here must still look like the API: OpenAI's 500 body, never a traceback.
+            logger.exception("The emulator failed on %s %s (request %s).", method, path, request_id)
+            response = error_response(server_error())
         finally:
             with self._seen_lock:
                 self.requests_seen.append(record)
@@ -262,7 +277,7 @@ class Emulator:
     def _deliver(self, job: Job, *, pause: Pause) -> EmulatorResponse:
         seconds = self._render_seconds(job)
         if job.stream:
-            return stream_response(self._events(job, pause=pause, seconds=seconds))
+            return stream_response(guarded_events(self._events(job, pause=pause, seconds=seconds)))
         pause(seconds)
         return json_response(200, images_body(job))
 
@@ -346,16 +361,49 @@ def parse_request(endpoint: Endpoint, headers: Mapping[str, str], body: bytes) -
 
 
 def _parse_json_object(body: bytes) -> dict[str, Any]:
+    if len(body) > MAX_JSON_BODY_BYTES:
+        raise invalid_request(TOO_LARGE.format(size=len(body), endpoint="generations",
+                                               limit=MAX_JSON_BODY_BYTES), code="request_too_large")
     try:
-        document = json.loads(body)
+        document = json.loads(body, parse_constant=_reject_constant)
+    except RecursionError as exc:
+        raise invalid_request(TOO_DEEP.format(depth=MAX_JSON_DEPTH)) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid_request(INVALID_JSON) from exc
     if not isinstance(document, dict):
         raise invalid_request("The request body must be a JSON object.")
+    if json_depth(document) > MAX_JSON_DEPTH:
+        raise invalid_request(TOO_DEEP.format(depth=MAX_JSON_DEPTH))
     return document
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON.")  # Python's json accepts NaN and Infinity; JSON does not
+
+
+def json_depth(document: Any) -> int:
+    """How deeply ``document`` nests arrays and objects (a scalar is 0), without recursion."""
+    deepest = 0
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def _parse_edit_form(content_type: str, body: bytes) -> IncomingRequest:
+    if len(body) > MAX_FORM_BODY_BYTES:
+        raise invalid_request(TOO_LARGE.format(size=len(body), endpoint="edits", limit=MAX_FORM_BODY_BYTES),
+                              code="request_too_large")
     try:
         if content_type.split(";")[0].strip().lower() == URLENCODED:
             parts = _urlencoded_parts(body)  # a form without files: then "image" is missing
@@ -387,25 +435,14 @@ def _urlencoded_parts(body: bytes) -> list[Part]:
 
 
 def _form_value(part: Part) -> tuple[Any, ParamError | None]:
-    """A text field's typed value, or its raw text and the reason it cannot be typed."""
+    """A text field's typed value (by ``imageapi.params``' types), or its raw text and the
+    reason it cannot be typed."""
     try:
         text = part.data.decode("utf-8")
     except UnicodeDecodeError:
         return part.data.decode("latin-1"), ParamError(
             part.name, f"The value of '{part.name}' must be UTF-8 text.", "invalid_encoding")
-    if part.name in FORM_INT_FIELDS:
-        if _INTEGER.fullmatch(text.strip()):
-            return int(text), None
-        return text, ParamError(
-            part.name, f"Invalid type for '{part.name}': expected an integer, but got '{text}'.",
-            "invalid_type")
-    if part.name in FORM_BOOL_FIELDS:
-        if text.strip().lower() in ("true", "false"):
-            return text.strip().lower() == "true", None
-        return text, ParamError(
-            part.name, f"Invalid type for '{part.name}': expected true or false, but got '{text}'.",
-            "invalid_type")
-    return text, None
+    return rules.from_form_text(part.name, text)
 
 
 # -- validation and planning -----------------------------------------------------------------
@@ -416,6 +453,7 @@ def plan(incoming: IncomingRequest) -> Job:
     errors = incoming.type_errors or rules.validate_request(params, endpoint=incoming.endpoint)
     if errors:
         raise param_error(errors[0])
+    params, _ = rules.typed_fields(params, endpoint=incoming.endpoint)  # e.g. n=2.0 becomes 2
     model = _model(params)
     if model not in rules.KNOWN_MODELS:
         raise ImageAPIError(
@@ -494,6 +532,10 @@ def _decode(upload: Upload, param: str) -> Image.Image:
 
 # -- answers ---------------------------------------------------------------------------------
 
+def server_error() -> ImageAPIError:
+    return ImageAPIError(message=SERVER_ERROR, status=500, type="server_error")
+
+
 def invalid_request(message: str, *, code: str | None = None) -> ImageAPIError:
     return ImageAPIError(message=message, status=400, type="invalid_request_error", code=code)
 
@@ -526,6 +568,19 @@ def error_response(error: ImageAPIError) -> EmulatorResponse:
 def stream_response(events: Iterator[bytes]) -> EmulatorResponse:
     return EmulatorResponse(200, {"content-type": "text/event-stream", "cache-control": "no-cache"},
                             events)
+
+
+def guarded_events(events: Iterator[bytes]) -> Iterator[bytes]:
+    """``events``, ending with the API's ``error`` event if producing them fails: the status
+    line is sent already, so a bug can no longer become a 500."""
+    try:
+        yield from events
+    except (StreamCut, ReadTimeoutExceeded):
+        raise  # emulated network trouble, not a failure of the emulator
+    except Exception:
+        logger.exception("The emulator failed in the middle of an event stream.")
+        body = server_error().as_body()
+        yield f"event: error\ndata: {json.dumps(body, separators=(',', ':'))}\n\n".encode()
 
 
 def malformed_response(job: Job) -> EmulatorResponse:

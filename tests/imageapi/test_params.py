@@ -65,8 +65,8 @@ def test_a_full_valid_request_passes():
     ({"prompt": "   "}, "prompt", "must not be empty"),
     ({"n": 0}, "n", "between 1 and 10"),
     ({"n": 11}, "n", "between 1 and 10"),
-    ({"n": "2"}, "n", "whole number"),
-    ({"n": True}, "n", "whole number"),
+    ({"n": "2"}, "n", "expected an integer, but got a string"),
+    ({"n": True}, "n", "expected an integer, but got a boolean"),
     ({"quality": "ultra"}, "quality", "Supported values"),
     ({"output_format": "gif"}, "output_format", "Supported values"),
     ({"output_compression": 101, "output_format": "jpeg"}, "output_compression", "between 0 and 100"),
@@ -76,7 +76,7 @@ def test_a_full_valid_request_passes():
     ({"partial_images": 4}, "partial_images", "between 0 and 3"),
     ({"response_format": "b64_json"}, "response_format", "Unknown parameter"),
     ({"style": "vivid"}, "style", "Unknown parameter"),
-    ({"stream": "yes"}, "stream", "true or false"),
+    ({"stream": "yes"}, "stream", "expected a boolean, but got a string"),
 ])
 def test_generation_rejections(request_fields, param, words):
     errors = _errors(**request_fields)
