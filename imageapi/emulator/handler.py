@@ -8,6 +8,7 @@ emulator only decides what a valid request *gets back*.
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import logging
 import math
@@ -17,10 +18,11 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from PIL import Image
 
+from .. import catalogue
 from .. import params as rules
 from ..errors import ImageAPIError
 from ..images import MAX_DECODED_PIXELS, DecompressionBomb, inspect_image
@@ -42,7 +44,7 @@ MASK_FIELD = "mask"
 URLENCODED = "application/x-www-form-urlencoded"
 
 # Seconds one call takes at latency=1.0, by quality; n>1 adds a quarter per extra image.
-RENDER_SECONDS = {"low": 1.5, "medium": 3.0, "high": 5.0}
+RENDER_SECONDS = {"low": 1.5, "medium": 3.0, "high": 5.0, "xhigh": 7.0, "max": 9.0}
 EXTRA_IMAGE_LATENCY_SHARE = 0.25
 
 # requests_seen keeps the latest requests only, so a long-running demo server stays small.
@@ -132,6 +134,7 @@ class Job:
     """A valid request with every ``auto`` resolved: what to draw and how to report it."""
 
     endpoint: Endpoint
+    model: str
     prompt: str
     n: int
     width: int
@@ -146,6 +149,8 @@ class Job:
     mask: Image.Image | None
     text_tokens: int
     image_tokens: int
+    frame_count: int = 0  # GIF output only
+    frame_duration_ms: int = 0
 
     @property
     def size(self) -> str:
@@ -157,21 +162,26 @@ class Job:
                 "quality": self.quality, "size": self.size}
 
     def render(self, index: int) -> Image.Image:
+        transparent = self.background == "transparent"
         if self.endpoint == "edits":
-            return pictures.edit_picture(self.inputs, self.mask, prompt=self.prompt, index=index,
-                                         width=self.width, height=self.height)
+            picture = pictures.edit_picture(self.inputs, self.mask, prompt=self.prompt, index=index,
+                                            width=self.width, height=self.height)
+            return pictures.with_transparent_border(picture) if transparent else picture
         return pictures.generate_picture(self.prompt, index=index, width=self.width,
-                                         height=self.height,
-                                         transparent=self.background == "transparent")
+                                         height=self.height, transparent=transparent)
 
     def b64(self, picture: Image.Image) -> str:
-        encoded = pictures.encode(picture, self.output_format, self.compression)
+        if self.output_format == "gif":
+            encoded = pictures.encode_gif(picture, frame_count=self.frame_count,
+                                          frame_duration_ms=self.frame_duration_ms)
+        else:
+            encoded = pictures.encode(picture, self.output_format, self.compression)
         return base64.b64encode(encoded).decode()
 
     def usage(self, *, partials_delivered: int) -> Usage:
         return request_usage(text_tokens=self.text_tokens, image_tokens=self.image_tokens, n=self.n,
                              width=self.width, height=self.height, quality=self.quality,
-                             partials_delivered=partials_delivered)
+                             partials_delivered=partials_delivered, model=self.model)
 
 
 class Pause:
@@ -242,6 +252,9 @@ class Emulator:
 
     def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes, *,
                 record: dict[str, Any], request_id: str, pause: Pause) -> EmulatorResponse:
+        if (models := models_route(method, path)) is not None:
+            authenticate(headers)
+            return models_response(models)
         endpoint = route(method, path)
         api_key = authenticate(headers)
         incoming = parse_request(endpoint, headers, body)
@@ -338,6 +351,43 @@ def route(method: str, path: str) -> Endpoint:
         raise ImageAPIError(message=f"Invalid method for URL ({method} {path}): use POST.",
                             status=405, type="invalid_request_error")
     return endpoint
+
+
+MODELS_PATH = "/models"
+
+
+def models_route(method: str, path: str) -> tuple[str, ...] | None:
+    """``GET /models`` → ``()``, ``GET /models/{id}`` → ``(id,)``; ``None`` for other paths."""
+    bare = path.split("?", 1)[0].rstrip("/")
+    if bare.startswith(BASE_PREFIX + "/"):
+        bare = bare[len(BASE_PREFIX):]
+    if bare != MODELS_PATH and not bare.startswith(MODELS_PATH + "/"):
+        return None
+    if method != "GET":
+        raise ImageAPIError(message=f"Invalid method for URL ({method} {path}): use GET.",
+                            status=405, type="invalid_request_error")
+    model_id = bare[len(MODELS_PATH) + 1:]
+    return (unquote(model_id),) if model_id else ()
+
+
+def model_object(model_id: str, entry: catalogue.ModelEntry) -> dict[str, Any]:
+    released = entry.released or datetime.date(2025, 1, 1)
+    created = int(datetime.datetime.combine(released, datetime.time(), datetime.UTC).timestamp())
+    return {"id": model_id, "object": "model", "created": created, "owned_by": "system",
+            "shutdown_date": entry.shutdown_date.isoformat() if entry.shutdown_date else None}
+
+
+def models_response(models: tuple[str, ...]) -> EmulatorResponse:
+    """The catalogue as ``GET /v1/models`` lists it: every id and snapshot, shut-down ones
+    with their ``shutdown_date``; one of them for ``GET /v1/models/{id}``."""
+    if not models:
+        data = [model_object(model_id, entry) for entry in catalogue.MODELS for model_id in entry.ids]
+        return json_response(200, {"object": "list", "data": data})
+    entry = catalogue.entry_for(models[0])
+    if entry is None:
+        raise ImageAPIError(message=f"The model '{models[0]}' does not exist", status=404,
+                            type="invalid_request_error", param="model", code="model_not_found")
+    return json_response(200, model_object(models[0], entry))
 
 
 def authenticate(headers: Mapping[str, str]) -> str:
@@ -450,6 +500,10 @@ def _form_value(part: Part) -> tuple[Any, ParamError | None]:
 def plan(incoming: IncomingRequest) -> Job:
     """Validate ``incoming`` (first error wins) and resolve it into a ``Job``."""
     params = incoming.params
+    if (shut_down := catalogue.entry_for(_model(params))) is not None and shut_down.is_shut_down:
+        # What OpenAI answers for a retired model (reported shape; models.md).
+        raise ImageAPIError(message=f"The model '{_model(params)}' does not exist.", status=400,
+                            type="image_generation_user_error", param="model", code="invalid_value")
     errors = incoming.type_errors or rules.validate_request(params, endpoint=incoming.endpoint)
     if errors:
         raise param_error(errors[0])
@@ -459,12 +513,17 @@ def plan(incoming: IncomingRequest) -> Job:
         raise ImageAPIError(
             message=f"The model `{model}` does not exist or you do not have access to it.",
             status=404, type="invalid_request_error", code="model_not_found")
+    for upload in incoming.uploads:
+        if (error := rules.validate_content_type(upload.field.removesuffix("[]"), upload.content_type)):
+            raise param_error(error)
+    entry = rules.model_entry(model)
     image_infos: list[ImageInfo] = []
     inputs: tuple[Image.Image, ...] = ()
     mask: Image.Image | None = None
     if incoming.endpoint == "edits":
         image_infos, mask_info = _inspect_uploads(incoming)
-        if errors := rules.validate_edit_inputs(image_infos, mask_info):
+        if errors := rules.validate_edit_inputs(image_infos, mask_info,
+                                                output_format=params.get("output_format", "png")):
             raise param_error(errors[0])
         inputs = tuple(_decode(upload, "image") for upload in incoming.images)
         mask = _decode(incoming.masks[0], MASK_FIELD) if incoming.masks else None
@@ -474,8 +533,10 @@ def plan(incoming: IncomingRequest) -> Job:
     stream = bool(params.get("stream"))
     quality = params.get("quality") or "auto"
     compression = params.get("output_compression")
+    gif = entry.gif if params.get("output_format") == "gif" else None
     return Job(
         endpoint=incoming.endpoint,
+        model=model,
         prompt=params["prompt"],
         n=params.get("n") or 1,
         width=width, height=height,
@@ -488,6 +549,8 @@ def plan(incoming: IncomingRequest) -> Job:
         inputs=inputs, mask=mask,
         text_tokens=count_text_tokens(params["prompt"]),
         image_tokens=input_image_tokens(image_infos),
+        frame_count=params.get("frame_count", gif.frame_count_default) if gif else 0,
+        frame_duration_ms=params.get("frame_duration_ms", gif.frame_duration_ms_default) if gif else 0,
     )
 
 
@@ -610,6 +673,6 @@ def partial_event(job: Job, preview: Image.Image, *, position: int,
 def completed_event(job: Job, picture: Image.Image, *, index: int, total: Usage,
                     created_at: int) -> dict[str, Any]:
     usage = completed_event_usage(total, index=index, n=job.n, width=job.width, height=job.height,
-                                  quality=job.quality)
+                                  quality=job.quality, model=job.model)
     return {"type": event_type(job.endpoint, "completed"), "b64_json": job.b64(picture),
             "created_at": created_at, **job.settings(), "usage": usage.as_api()}

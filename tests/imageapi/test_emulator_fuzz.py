@@ -59,7 +59,8 @@ QUICK_N_MAX = 2
 
 
 def _gpt_image_request(schema: dict[str, Any], *, bounded: bool) -> None:
-    """Patch a request schema from "any model the API ever had" to what gpt-image-2 accepts."""
+    """Patch a request schema from "any model the API ever had" to what gpt-image-2 (the
+    default) accepts; other models' rules are tested in test_catalogue.py."""
     props = schema["properties"]
     for dalle_only in ("response_format", "style"):  # dall-e only; a GPT image model answers "Unknown parameter"
         props.pop(dalle_only, None)
@@ -71,8 +72,6 @@ def _gpt_image_request(schema: dict[str, Any], *, bounded: bool) -> None:
     props["size"] = {"type": "string", "enum": QUICK_SIZES if bounded else SIZES, "nullable": True}
     # "standard" and "hd" are dall-e qualities.
     props["quality"] = {"type": "string", "enum": list(rules.QUALITIES), "nullable": True}
-    # gpt-image-2 refuses a transparent background (it is "preview" in later docs).
-    props["background"] = {"type": "string", "enum": ["auto", "opaque"], "nullable": True}
     # The spec states 1–32,000 characters in prose only. (A blank prompt is refused too, but
     # a `pattern` saying so makes schemathesis' generation ten times slower: see below.)
     props["prompt"] = {"type": "string", "minLength": 1, "maxLength": rules.PROMPT_MAX_CHARS}
@@ -95,7 +94,12 @@ def patched_spec(*, bounded: bool) -> dict[str, Any]:
     _gpt_image_request(schemas["CreateImageEditRequest"], bounded=bounded)
     # The edit's JSON form takes image URLs or file ids, which an offline emulator cannot
     # fetch; the SDKs send multipart/form-data.
-    spec["paths"]["/images/edits"]["post"]["requestBody"]["content"].pop("application/json")
+    edit_content = spec["paths"]["/images/edits"]["post"]["requestBody"]["content"]
+    edit_content.pop("application/json")
+    # OpenAI refuses a file part whose declared type is not png/jpeg/webp (e.g. octet-stream);
+    # the spec does not say so, so declare the parts' type as an OpenAPI `encoding`.
+    edit_content["multipart/form-data"]["encoding"] = {
+        "image": {"contentType": "image/png"}, "mask": {"contentType": "image/png"}}
     # The spec documents only the 200s; every error is the ErrorResponse shape (400 for a bad
     # parameter). No 5xx is documented, so a 5xx also fails status_code_conformance.
     error = {"description": "Error", "content": {"application/json": {
@@ -135,6 +139,8 @@ def make_valid_where_json_schema_cannot_say(case: schemathesis.Case) -> None:
             del body[name]
     if isinstance(body.get("prompt"), str) and not body["prompt"].strip():
         body["prompt"] += "a fox"  # a blank prompt is refused
+    if body.get("background") == "transparent" and body.get("output_format") not in rules.TRANSPARENT_FORMATS:
+        body["output_format"] = "png"  # transparency needs an alpha channel (the spec says so in prose)
     if body.get("output_format") not in rules.COMPRESSIBLE_FORMATS:
         body.pop("output_compression", None)  # compression applies to jpeg and webp only
     if "image" in body:  # `format: binary` is any bytes; the API wants real images
