@@ -215,3 +215,46 @@ def default_entry() -> ModelEntry:
     entry = entry_for(DEFAULT_MODEL)
     assert entry is not None
     return entry
+
+
+def offer_problem(model: str) -> str | None:
+    """Why a deployment cannot offer ``model`` (unknown or shut down); ``None`` if it can."""
+    entry = entry_for(model)
+    if entry is None:
+        known = ", ".join(entry.id for entry in active_models())
+        return f"'{model}' is not in the catalogue (imageapi/catalogue.py); active models: {known}"
+    if entry.is_shut_down:
+        return entry.shutdown_message(model)
+    return None
+
+
+@dataclass(frozen=True)
+class UpstreamReport:
+    """How an upstream's ``GET /v1/models`` differs from the catalogue."""
+
+    shut_down: tuple[tuple[str, str], ...]  # (id, shutdown_date) listed upstream for a model we call active
+    missing: tuple[str, ...]  # active catalogue models the upstream does not list
+    unknown: tuple[str, ...]  # image models the upstream lists that the catalogue lacks
+
+    @property
+    def ok(self) -> bool:
+        return not (self.shut_down or self.missing or self.unknown)
+
+
+IMAGE_MODEL_PREFIXES = ("gpt-image", "chatgpt-image", "dall-e")
+
+
+def compare_with_upstream(listed: list[Mapping[str, object]]) -> UpstreamReport:
+    """Compare the items of an upstream's model list with the catalogue. The list holds every
+    kind of model; only image models (by their id prefix) can be unknown to us."""
+    upstream = {str(item.get("id")): item for item in listed if isinstance(item, Mapping)}
+    shut_down = []
+    for model_id, item in sorted(upstream.items()):
+        entry = entry_for(model_id)
+        date = item.get("shutdown_date")
+        if entry is not None and not entry.is_shut_down and date:
+            shut_down.append((model_id, str(date)))
+    missing = [entry.id for entry in active_models() if entry.id not in upstream]
+    unknown = [model_id for model_id in sorted(upstream)
+               if model_id.startswith(IMAGE_MODEL_PREFIXES) and entry_for(model_id) is None]
+    return UpstreamReport(tuple(shut_down), tuple(missing), tuple(unknown))
