@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 export PORT
 
-.PHONY: setup run test test-unit test-e2e lint bench emulator clean
+.PHONY: setup run test test-unit test-e2e lint bench fuzz emulator clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,13 @@ test: lint test-unit test-e2e
 
 bench: setup
 	$(BIN)/python manage.py bench
+
+# The property-based test of the emulator against OpenAI's spec, run long (make test runs a
+# few seconds of it). FUZZ_EXAMPLES is per operation and mode.
+FUZZ_EXAMPLES ?= 400
+fuzz: setup
+	STUDIO_FUZZ=1 STUDIO_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/imageapi/test_emulator_fuzz.py
 
 # The offline Images API over HTTP, for any OpenAI client: OPENAI_BASE_URL=http://127.0.0.1:8765/v1
 emulator: setup

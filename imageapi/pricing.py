@@ -1,4 +1,6 @@
-"""Token usage and what it costs, in USD as ``Decimal`` (never float)."""
+"""Token usage and what it costs, in USD as ``Decimal`` (never float).
+
+Each model's output-token rule and prices come from its entry in ``imageapi.catalogue``."""
 
 from __future__ import annotations
 
@@ -8,11 +10,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+from .catalogue import DEFAULT_MODEL, MODELS, ModelEntry, TokenRule, default_entry, entry_for
 from .params import AUTO_QUALITY_ESTIMATE, AUTO_SIZE_ESTIMATE, parse_size
 
 PER_MILLION = Decimal(1_000_000)
-PARTIAL_IMAGE_TOKENS = 100  # each streamed partial image adds this many output image tokens
-QUALITY_FACTORS = {"low": 16, "medium": 48, "high": 96}
+PARTIAL_IMAGE_TOKENS = 100  # each streamed partial image adds this many output image tokens, for every model
+QUALITY_FACTORS = dict(default_entry().token_rule.grid)  # gpt-image-2's grid
 
 
 @dataclass(frozen=True)
@@ -27,23 +30,17 @@ class Prices:
     text_output: Decimal = Decimal(0)
 
 
-GPT_IMAGE_2_PRICES = Prices(
-    text_input=Decimal("5.00"), text_cached_input=Decimal("1.25"),
-    image_input=Decimal("8.00"), image_cached_input=Decimal("2.00"),
-    image_output=Decimal("30.00"),
-)
+def _prices(entry: ModelEntry) -> Prices | None:
+    if entry.prices is None:
+        return None
+    return Prices(**{name: Decimal(value or 0) for name, value in entry.prices.items()})  # None: not billed
+
+
+# Every id and snapshot of every catalogue model that has published prices.
 PRICES: dict[str, Prices] = {
-    "gpt-image-2": GPT_IMAGE_2_PRICES,
-    "gpt-image-2-2026-04-21": GPT_IMAGE_2_PRICES,
-    "gpt-image-1.5": Prices(
-        text_input=Decimal("5.00"), text_cached_input=Decimal("1.25"),
-        image_input=Decimal("8.00"), image_cached_input=Decimal("2.00"), image_output=Decimal("32.00"),
-    ),
-    "gpt-image-1": Prices(
-        text_input=Decimal("5.00"), text_cached_input=Decimal("1.25"),
-        image_input=Decimal("10.00"), image_cached_input=Decimal("2.50"), image_output=Decimal("40.00"),
-    ),
+    model_id: prices for entry in MODELS if (prices := _prices(entry)) is not None for model_id in entry.ids
 }
+GPT_IMAGE_2_PRICES = PRICES[DEFAULT_MODEL]
 
 
 @dataclass(frozen=True)
@@ -118,9 +115,30 @@ def _cached_parts(input_details: Mapping[str, Any], text_input: int) -> tuple[in
     return text_cached, cached - text_cached
 
 
-def output_image_tokens(width: int, height: int, quality: str) -> int:
-    """Output tokens of one gpt-image-2 image (the community formula in the reference)."""
-    factor = QUALITY_FACTORS[quality]
+def token_rule_for(model: str) -> TokenRule:
+    """``model``'s output-token rule; a model the catalogue lacks is estimated like the default."""
+    entry = entry_for(model)
+    return entry.token_rule if entry is not None and entry.token_rule is not None else default_entry().token_rule
+
+
+def tokens_are_exact(model: str) -> bool:
+    """Whether an estimate for ``model`` is exact (else it is approximate; see the rule's reason)."""
+    return entry_for(model) is not None and token_rule_for(model).is_exact
+
+
+def output_image_tokens(width: int, height: int, quality: str, *, model: str = DEFAULT_MODEL) -> int:
+    """Output tokens of one image of ``model`` (the community formula in the reference, on
+    the model's quality grid; scaled where the rule is approximate; or its fixed table)."""
+    rule = token_rule_for(model)
+    if rule.kind == "table":
+        by_quality = rule.table.get(f"{width}x{height}") or rule.table[next(iter(rule.table))]
+        return by_quality[quality]
+    tokens = _formula_tokens(width, height, rule.grid[quality])
+    factor = rule.factors.get(quality, 1.0)
+    return tokens if factor == 1.0 else math.ceil(tokens * factor)
+
+
+def _formula_tokens(width: int, height: int, factor: int) -> int:
     long_edge, short_edge = max(width, height), min(width, height)
     a = (2 * factor * short_edge + long_edge) // (2 * long_edge)
     return math.ceil(factor * a * (2_000_000 + width * height) / 4_000_000)
@@ -148,16 +166,26 @@ def estimate_input_image_tokens(width: int, height: int) -> int:
     return INPUT_BASE_TOKENS + INPUT_TILE_TOKENS * tiles + surcharge
 
 
-def estimate_output_tokens(*, size: str, quality: str, n: int = 1, partial_images: int = 0) -> int:
-    """Output image tokens expected before a call; ``auto`` is estimated as the reference says."""
+def estimate_output_tokens(*, size: str, quality: str, n: int = 1, partial_images: int = 0,
+                           model: str = DEFAULT_MODEL) -> int:
+    """Output image tokens expected before a call; ``auto`` is estimated as the reference says.
+    Approximate for models whose rule says so (``tokens_are_exact``)."""
     width, height = parse_size(size) or AUTO_SIZE_ESTIMATE
-    if quality not in QUALITY_FACTORS:
+    rule = token_rule_for(model)
+    known = rule.grid or next(iter(rule.table.values()), {})
+    if quality not in known:
         quality = AUTO_QUALITY_ESTIMATE
-    return n * output_image_tokens(width, height, quality) + partial_images * PARTIAL_IMAGE_TOKENS
+    return n * output_image_tokens(width, height, quality, model=model) + partial_images * PARTIAL_IMAGE_TOKENS
 
 
 def prices_for(model: str) -> Prices:
+    """``model``'s prices. A model without published prices (one the catalogue lacks, or
+    chatgpt-image-latest) is estimated at the default model's: never at $0."""
     return PRICES.get(model, GPT_IMAGE_2_PRICES)
+
+
+def has_prices(model: str) -> bool:
+    return model in PRICES
 
 
 def cost_usd(usage: Usage, *, model: str) -> Decimal:

@@ -110,10 +110,13 @@ class ImageOptionsForm(forms.Form):
         self.fields["space"].choices = [(space.pk, space.name) for space in destinations]
         for name in ("size", "quality", "output_format", "background", "partial_images"):
             self.fields[name].required = False  # an omitted option means the API's default
-        if rules.is_gpt_image_2(model):
+        entry = rules.model_entry(model)
+        if not entry.allows_transparency:
             # Shown, with the reason, but not choosable; a request that sends it still gets the reason.
             self.fields["background"].widget.disabled_values = {"transparent"}
             self.fields["background"].help_text = f"Transparent: {rules.TRANSPARENT_UNSUPPORTED}"
+        elif entry.transparency == "preview":
+            self.fields["background"].help_text = f"Transparent: a preview for {model}; needs PNG or WebP."
 
     def clean_prompt(self) -> str:
         return self.cleaned_data["prompt"]  # length and emptiness are the rules' to judge

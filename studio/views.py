@@ -211,7 +211,8 @@ def size_check(request: HttpRequest) -> HttpResponse:
         quality = request.GET.get("quality", "auto")
         tokens = estimate_output_tokens(size=size, quality=quality, n=n,
                                         partial_images=_bounded_int(request.GET.get("partial_images"),
-                                                                    default=0, low=0, high=3))
+                                                                    default=0, low=0, high=3),
+                                        model=settings.STUDIO_MODEL)
         context.update(
             width=width, height=height, auto=size == "auto", n=n, tokens=tokens,
             experimental=is_experimental(width, height),

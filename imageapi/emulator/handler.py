@@ -8,19 +8,21 @@ emulator only decides what a valid request *gets back*.
 from __future__ import annotations
 
 import base64
+import datetime
 import json
+import logging
 import math
-import re
 import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, unquote
 
 from PIL import Image
 
+from .. import catalogue
 from .. import params as rules
 from ..errors import ImageAPIError
 from ..images import MAX_DECODED_PIXELS, DecompressionBomb, inspect_image
@@ -35,15 +37,14 @@ from .usage import completed_event_usage, count_text_tokens, input_image_tokens,
 ROUTES: dict[str, Endpoint] = {"/images/generations": "generations", "/images/edits": "edits"}
 BASE_PREFIX = "/v1"
 
-# Multipart sends every field as text; these are typed before validation.
-FORM_INT_FIELDS = frozenset({"n", "partial_images", "output_compression"})
-FORM_BOOL_FIELDS = frozenset({"stream"})
+logger = logging.getLogger(__name__)
+
 IMAGE_FIELDS = frozenset({"image", "image[]"})
 MASK_FIELD = "mask"
 URLENCODED = "application/x-www-form-urlencoded"
 
 # Seconds one call takes at latency=1.0, by quality; n>1 adds a quarter per extra image.
-RENDER_SECONDS = {"low": 1.5, "medium": 3.0, "high": 5.0}
+RENDER_SECONDS = {"low": 1.5, "medium": 3.0, "high": 5.0, "xhigh": 7.0, "max": 9.0}
 EXTRA_IMAGE_LATENCY_SHARE = 0.25
 
 # requests_seen keeps the latest requests only, so a long-running demo server stays small.
@@ -52,8 +53,18 @@ REDACTED = "REDACTED"
 SECRET_HEADERS = frozenset({
     "authorization", "proxy-authorization", "api-key", "x-api-key", "cookie",
 })
-_INTEGER = re.compile(r"[+-]?[0-9]+")
+# Bodies the emulator refuses to parse (a 400, as a gateway in front of the API would):
+# a generation is a prompt of at most 32,000 characters and a few options, far below 1 MB
+# even fully \u-escaped; an edit may carry 16 images of < 50 MB and a mask.
+MAX_JSON_BODY_BYTES = 1024 * 1024
+MAX_FORM_BODY_BYTES = (rules.EDIT_IMAGES_MAX + 1) * rules.MAX_INPUT_BYTES + 1024 * 1024
+MAX_JSON_DEPTH = 32
 
+SERVER_ERROR = ("The server had an error while processing your request. Sorry about that! "
+                "You can retry your request, or contact us through our help center if the error persists.")
+
+TOO_DEEP = "The JSON body of your request is nested too deeply (at most {depth} levels)."
+TOO_LARGE = "The request body is {size:,} bytes; the maximum for {endpoint} is {limit:,} bytes."
 NO_API_KEY = (
     "You didn't provide an API key. You need to provide your API key in an Authorization header "
     "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY), or as the password field (with "
@@ -123,6 +134,7 @@ class Job:
     """A valid request with every ``auto`` resolved: what to draw and how to report it."""
 
     endpoint: Endpoint
+    model: str
     prompt: str
     n: int
     width: int
@@ -137,6 +149,8 @@ class Job:
     mask: Image.Image | None
     text_tokens: int
     image_tokens: int
+    frame_count: int = 0  # GIF output only
+    frame_duration_ms: int = 0
 
     @property
     def size(self) -> str:
@@ -148,15 +162,20 @@ class Job:
                 "quality": self.quality, "size": self.size}
 
     def render(self, index: int) -> Image.Image:
+        transparent = self.background == "transparent"
         if self.endpoint == "edits":
-            return pictures.edit_picture(self.inputs, self.mask, prompt=self.prompt, index=index,
-                                         width=self.width, height=self.height)
+            picture = pictures.edit_picture(self.inputs, self.mask, prompt=self.prompt, index=index,
+                                            width=self.width, height=self.height)
+            return pictures.with_transparent_border(picture) if transparent else picture
         return pictures.generate_picture(self.prompt, index=index, width=self.width,
-                                         height=self.height,
-                                         transparent=self.background == "transparent")
+                                         height=self.height, transparent=transparent)
 
     def b64(self, picture: Image.Image) -> str:
-        encoded = pictures.encode(picture, self.output_format, self.compression)
+        if self.output_format == "gif":
+            encoded = pictures.encode_gif(picture, frame_count=self.frame_count,
+                                          frame_duration_ms=self.frame_duration_ms)
+        else:
+            encoded = pictures.encode(picture, self.output_format, self.compression)
         return base64.b64encode(encoded).decode()
 
     def _cached(self, kind: str, index: int, make: Callable[[], tuple[str, ...]]) -> tuple[str, ...]:
@@ -164,8 +183,9 @@ class Job:
         # are not kept, so edits are drawn every time.
         if self.endpoint != "generations":
             return make()
-        key = (kind, index, self.prompt, self.width, self.height, self.background, self.output_format,
-               self.compression, self.partial_images if kind == "partials" else 0)
+        key = (kind, index, self.model, self.prompt, self.width, self.height, self.background, self.output_format,
+               self.compression, self.frame_count, self.frame_duration_ms,
+               self.partial_images if kind == "partials" else 0)
         return pictures.ENCODED.get(key, make)
 
     def final_b64(self, index: int, *, rendered: Callable[[], Image.Image] | None = None) -> str:
@@ -181,7 +201,7 @@ class Job:
     def usage(self, *, partials_delivered: int) -> Usage:
         return request_usage(text_tokens=self.text_tokens, image_tokens=self.image_tokens, n=self.n,
                              width=self.width, height=self.height, quality=self.quality,
-                             partials_delivered=partials_delivered)
+                             partials_delivered=partials_delivered, model=self.model)
 
 
 class Pause:
@@ -234,6 +254,12 @@ class Emulator:
                                     request_id=request_id, pause=Pause(self._sleep, read_timeout))
         except ImageAPIError as error:
             response = error_response(error)
+        except ReadTimeoutExceeded:
+            raise
+        except Exception:
+            # A bug here must still look like the API: OpenAI's 500 body, never a traceback.
+            logger.exception("The emulator failed on %s %s (request %s).", method, path, request_id)
+            response = error_response(server_error())
         finally:
             with self._seen_lock:
                 self.requests_seen.append(record)
@@ -246,6 +272,9 @@ class Emulator:
 
     def _answer(self, method: str, path: str, headers: dict[str, str], body: bytes, *,
                 record: dict[str, Any], request_id: str, pause: Pause) -> EmulatorResponse:
+        if (models := models_route(method, path)) is not None:
+            authenticate(headers)
+            return models_response(models)
         endpoint = route(method, path)
         api_key = authenticate(headers)
         incoming = parse_request(endpoint, headers, body)
@@ -281,7 +310,7 @@ class Emulator:
     def _deliver(self, job: Job, *, pause: Pause) -> EmulatorResponse:
         seconds = self._render_seconds(job)
         if job.stream:
-            return stream_response(self._events(job, pause=pause, seconds=seconds))
+            return stream_response(guarded_events(self._events(job, pause=pause, seconds=seconds)))
         pause(seconds)
         return json_response(200, images_body(job))
 
@@ -357,6 +386,43 @@ def route(method: str, path: str) -> Endpoint:
     return endpoint
 
 
+MODELS_PATH = "/models"
+
+
+def models_route(method: str, path: str) -> tuple[str, ...] | None:
+    """``GET /models`` → ``()``, ``GET /models/{id}`` → ``(id,)``; ``None`` for other paths."""
+    bare = path.split("?", 1)[0].rstrip("/")
+    if bare.startswith(BASE_PREFIX + "/"):
+        bare = bare[len(BASE_PREFIX):]
+    if bare != MODELS_PATH and not bare.startswith(MODELS_PATH + "/"):
+        return None
+    if method != "GET":
+        raise ImageAPIError(message=f"Invalid method for URL ({method} {path}): use GET.",
+                            status=405, type="invalid_request_error")
+    model_id = bare[len(MODELS_PATH) + 1:]
+    return (unquote(model_id),) if model_id else ()
+
+
+def model_object(model_id: str, entry: catalogue.ModelEntry) -> dict[str, Any]:
+    released = entry.released or datetime.date(2025, 1, 1)
+    created = int(datetime.datetime.combine(released, datetime.time(), datetime.UTC).timestamp())
+    return {"id": model_id, "object": "model", "created": created, "owned_by": "system",
+            "shutdown_date": entry.shutdown_date.isoformat() if entry.shutdown_date else None}
+
+
+def models_response(models: tuple[str, ...]) -> EmulatorResponse:
+    """The catalogue as ``GET /v1/models`` lists it: every id and snapshot, shut-down ones
+    with their ``shutdown_date``; one of them for ``GET /v1/models/{id}``."""
+    if not models:
+        data = [model_object(model_id, entry) for entry in catalogue.MODELS for model_id in entry.ids]
+        return json_response(200, {"object": "list", "data": data})
+    entry = catalogue.entry_for(models[0])
+    if entry is None:
+        raise ImageAPIError(message=f"The model '{models[0]}' does not exist", status=404,
+                            type="invalid_request_error", param="model", code="model_not_found")
+    return json_response(200, model_object(models[0], entry))
+
+
 def authenticate(headers: Mapping[str, str]) -> str:
     """The bearer key; any non-empty key is accepted (fault ``unauthorized`` refuses one)."""
     scheme, _, key = headers.get("authorization", "").strip().partition(" ")
@@ -378,16 +444,49 @@ def parse_request(endpoint: Endpoint, headers: Mapping[str, str], body: bytes) -
 
 
 def _parse_json_object(body: bytes) -> dict[str, Any]:
+    if len(body) > MAX_JSON_BODY_BYTES:
+        raise invalid_request(TOO_LARGE.format(size=len(body), endpoint="generations",
+                                               limit=MAX_JSON_BODY_BYTES), code="request_too_large")
     try:
-        document = json.loads(body)
+        document = json.loads(body, parse_constant=_reject_constant)
+    except RecursionError as exc:
+        raise invalid_request(TOO_DEEP.format(depth=MAX_JSON_DEPTH)) from exc
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid_request(INVALID_JSON) from exc
     if not isinstance(document, dict):
         raise invalid_request("The request body must be a JSON object.")
+    if json_depth(document) > MAX_JSON_DEPTH:
+        raise invalid_request(TOO_DEEP.format(depth=MAX_JSON_DEPTH))
     return document
 
 
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON.")  # Python's json accepts NaN and Infinity; JSON does not
+
+
+def json_depth(document: Any) -> int:
+    """How deeply ``document`` nests arrays and objects (a scalar is 0), without recursion."""
+    deepest = 0
+    stack = [(document, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        deepest = max(deepest, depth)
+        if deepest > MAX_JSON_DEPTH:
+            return deepest
+        stack.extend((child, depth + 1) for child in children)
+    return deepest
+
+
 def _parse_edit_form(content_type: str, body: bytes) -> IncomingRequest:
+    if len(body) > MAX_FORM_BODY_BYTES:
+        raise invalid_request(TOO_LARGE.format(size=len(body), endpoint="edits", limit=MAX_FORM_BODY_BYTES),
+                              code="request_too_large")
     try:
         if content_type.split(";")[0].strip().lower() == URLENCODED:
             parts = _urlencoded_parts(body)  # a form without files: then "image" is missing
@@ -419,25 +518,14 @@ def _urlencoded_parts(body: bytes) -> list[Part]:
 
 
 def _form_value(part: Part) -> tuple[Any, ParamError | None]:
-    """A text field's typed value, or its raw text and the reason it cannot be typed."""
+    """A text field's typed value (by ``imageapi.params``' types), or its raw text and the
+    reason it cannot be typed."""
     try:
         text = part.data.decode("utf-8")
     except UnicodeDecodeError:
         return part.data.decode("latin-1"), ParamError(
             part.name, f"The value of '{part.name}' must be UTF-8 text.", "invalid_encoding")
-    if part.name in FORM_INT_FIELDS:
-        if _INTEGER.fullmatch(text.strip()):
-            return int(text), None
-        return text, ParamError(
-            part.name, f"Invalid type for '{part.name}': expected an integer, but got '{text}'.",
-            "invalid_type")
-    if part.name in FORM_BOOL_FIELDS:
-        if text.strip().lower() in ("true", "false"):
-            return text.strip().lower() == "true", None
-        return text, ParamError(
-            part.name, f"Invalid type for '{part.name}': expected true or false, but got '{text}'.",
-            "invalid_type")
-    return text, None
+    return rules.from_form_text(part.name, text)
 
 
 # -- validation and planning -----------------------------------------------------------------
@@ -445,20 +533,30 @@ def _form_value(part: Part) -> tuple[Any, ParamError | None]:
 def plan(incoming: IncomingRequest) -> Job:
     """Validate ``incoming`` (first error wins) and resolve it into a ``Job``."""
     params = incoming.params
+    if (shut_down := catalogue.entry_for(_model(params))) is not None and shut_down.is_shut_down:
+        # What OpenAI answers for a retired model (reported shape; models.md).
+        raise ImageAPIError(message=f"The model '{_model(params)}' does not exist.", status=400,
+                            type="image_generation_user_error", param="model", code="invalid_value")
     errors = incoming.type_errors or rules.validate_request(params, endpoint=incoming.endpoint)
     if errors:
         raise param_error(errors[0])
+    params, _ = rules.typed_fields(params, endpoint=incoming.endpoint)  # e.g. n=2.0 becomes 2
     model = _model(params)
     if model not in rules.KNOWN_MODELS:
         raise ImageAPIError(
             message=f"The model `{model}` does not exist or you do not have access to it.",
             status=404, type="invalid_request_error", code="model_not_found")
+    for upload in incoming.uploads:
+        if (error := rules.validate_content_type(upload.field.removesuffix("[]"), upload.content_type)):
+            raise param_error(error)
+    entry = rules.model_entry(model)
     image_infos: list[ImageInfo] = []
     inputs: tuple[Image.Image, ...] = ()
     mask: Image.Image | None = None
     if incoming.endpoint == "edits":
         image_infos, mask_info = _inspect_uploads(incoming)
-        if errors := rules.validate_edit_inputs(image_infos, mask_info):
+        if errors := rules.validate_edit_inputs(image_infos, mask_info,
+                                                output_format=params.get("output_format", "png")):
             raise param_error(errors[0])
         inputs = tuple(_decode(upload, "image") for upload in incoming.images)
         mask = _decode(incoming.masks[0], MASK_FIELD) if incoming.masks else None
@@ -468,8 +566,10 @@ def plan(incoming: IncomingRequest) -> Job:
     stream = bool(params.get("stream"))
     quality = params.get("quality") or "auto"
     compression = params.get("output_compression")
+    gif = entry.gif if params.get("output_format") == "gif" else None
     return Job(
         endpoint=incoming.endpoint,
+        model=model,
         prompt=params["prompt"],
         n=params.get("n") or 1,
         width=width, height=height,
@@ -482,6 +582,8 @@ def plan(incoming: IncomingRequest) -> Job:
         inputs=inputs, mask=mask,
         text_tokens=count_text_tokens(params["prompt"]),
         image_tokens=input_image_tokens(image_infos),
+        frame_count=params.get("frame_count", gif.frame_count_default) if gif else 0,
+        frame_duration_ms=params.get("frame_duration_ms", gif.frame_duration_ms_default) if gif else 0,
     )
 
 
@@ -526,6 +628,10 @@ def _decode(upload: Upload, param: str) -> Image.Image:
 
 # -- answers ---------------------------------------------------------------------------------
 
+def server_error() -> ImageAPIError:
+    return ImageAPIError(message=SERVER_ERROR, status=500, type="server_error")
+
+
 def invalid_request(message: str, *, code: str | None = None) -> ImageAPIError:
     return ImageAPIError(message=message, status=400, type="invalid_request_error", code=code)
 
@@ -560,6 +666,19 @@ def stream_response(events: Iterator[bytes]) -> EmulatorResponse:
                             events)
 
 
+def guarded_events(events: Iterator[bytes]) -> Iterator[bytes]:
+    """``events``, ending with the API's ``error`` event if producing them fails: the status
+    line is sent already, so a bug can no longer become a 500."""
+    try:
+        yield from events
+    except (StreamCut, ReadTimeoutExceeded):
+        raise  # emulated network trouble, not a failure of the emulator
+    except Exception:
+        logger.exception("The emulator failed in the middle of an event stream.")
+        body = server_error().as_body()
+        yield f"event: error\ndata: {json.dumps(body, separators=(',', ':'))}\n\n".encode()
+
+
 def malformed_response(job: Job) -> EmulatorResponse:
     """Fault ``malformed_json``: a 200 whose body is not what its content-type promises."""
     if not job.stream:
@@ -589,6 +708,6 @@ def completed_event(job: Job, picture: str, *, index: int, total: Usage,
                     created_at: int) -> dict[str, Any]:
     """``picture`` is the encoded (base64) image."""
     usage = completed_event_usage(total, index=index, n=job.n, width=job.width, height=job.height,
-                                  quality=job.quality)
+                                  quality=job.quality, model=job.model)
     return {"type": event_type(job.endpoint, "completed"), "b64_json": picture,
             "created_at": created_at, **job.settings(), "usage": usage.as_api()}

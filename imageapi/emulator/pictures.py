@@ -15,7 +15,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
 
-from PIL import Image, ImageDraw, ImageFont, ImageOps
+from PIL import Image, ImageChops, ImageDraw, ImageFont, ImageOps
 
 from .faults import FAULT_MARKER
 
@@ -163,6 +163,36 @@ def partial_previews(final: Image.Image, count: int) -> list[Image.Image]:
         coarse = final.reduce(factor)
         previews.append(coarse.resize(final.size, Image.Resampling.BILINEAR))
     return previews
+
+
+def with_transparent_border(picture: Image.Image) -> Image.Image:
+    """``picture`` with a fully transparent frame around it: a transparent background asked
+    of an edit visibly has transparent pixels."""
+    framed = picture.convert("RGBA")
+    alpha = Image.new("L", framed.size, 0)
+    margin = max(1, min(framed.size) // 16)
+    alpha.paste(255, (margin, margin, framed.width - margin, framed.height - margin))
+    framed.putalpha(Image.composite(framed.getchannel("A"), alpha, alpha))
+    return framed
+
+
+def gif_frames(picture: Image.Image, frame_count: int) -> list[Image.Image]:
+    """``frame_count`` frames that pan ``picture`` once across its width: a real animation,
+    cheap to draw, each frame exactly the picture's size."""
+    # One palette for all frames (they share every pixel), so encoding quantizes once.
+    paletted = picture.convert("RGB").quantize(colors=256, method=Image.Quantize.FASTOCTREE,
+                                               dither=Image.Dither.NONE)
+    step = paletted.width / frame_count
+    return [ImageChops.offset(paletted, round(step * frame), 0) for frame in range(frame_count)]
+
+
+def encode_gif(picture: Image.Image, *, frame_count: int, frame_duration_ms: int) -> bytes:
+    """An animated GIF of ``frame_count`` frames, ``frame_duration_ms`` each, looping."""
+    frames = gif_frames(picture, frame_count)
+    buffer = io.BytesIO()
+    frames[0].save(buffer, format="GIF", save_all=True, append_images=frames[1:],
+                   duration=frame_duration_ms, loop=0, optimize=False)
+    return buffer.getvalue()
 
 
 def decode(data: bytes) -> Image.Image:

@@ -6,6 +6,7 @@ import math
 import re
 from collections.abc import Iterable
 
+from ..catalogue import DEFAULT_MODEL
 from ..params import ImageInfo
 from ..pricing import PARTIAL_IMAGE_TOKENS, Usage, estimate_input_image_tokens, output_image_tokens
 
@@ -24,21 +25,22 @@ def input_image_tokens(images: Iterable[ImageInfo]) -> int:
 
 
 def request_usage(*, text_tokens: int, image_tokens: int, n: int, width: int, height: int,
-                  quality: str, partials_delivered: int) -> Usage:
-    """The usage of a whole request: every image plus every partial image delivered."""
+                  quality: str, partials_delivered: int, model: str = DEFAULT_MODEL) -> Usage:
+    """The usage of a whole request: every image (by ``model``'s token rule) plus every
+    partial image delivered."""
     return Usage(
         text_input=text_tokens,
         image_input=image_tokens,
-        image_output=n * output_image_tokens(width, height, quality)
+        image_output=n * output_image_tokens(width, height, quality, model=model)
         + partials_delivered * PARTIAL_IMAGE_TOKENS,
     )
 
 
 def completed_event_usage(total: Usage, *, index: int, n: int, width: int, height: int,
-                          quality: str) -> Usage:
+                          quality: str, model: str = DEFAULT_MODEL) -> Usage:
     """One streamed image's share of ``total``: its own output tokens; the first image also
     carries the inputs and the partial images (they preview it), so the shares sum to ``total``."""
-    per_image = output_image_tokens(width, height, quality)
+    per_image = output_image_tokens(width, height, quality, model=model)
     if index > 0:
         return Usage(image_output=per_image)
     return Usage(

@@ -298,7 +298,7 @@ CALLS: dict[str, Callable[..., object]] = {
 @pytest.mark.parametrize(("bad", "param"), [
     ({"size": "1000x1000"}, "size"),
     ({"n": 11}, "n"),
-    ({"background": "transparent"}, "background"),
+    ({"background": "transparent", "output_format": "jpeg"}, "background"),
     ({"response_format": "b64_json"}, "response_format"),
 ])
 def test_a_bad_request_fails_locally_naming_the_param_and_sends_nothing(

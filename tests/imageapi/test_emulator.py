@@ -361,7 +361,7 @@ GENERATION_REJECTIONS = [
     ("too-few-pixels", {"size": "768x768"}, "size", None),
     ("too-many-pixels", {"size": "3840x2176"}, "size", None),
     ("malformed-size", {"size": "big"}, "size", None),
-    ("transparent-background", {"background": "transparent"}, "background", None),
+    ("transparent-with-jpeg", {"background": "transparent", "output_format": "jpeg"}, "background", None),
     ("compression-with-png", {"output_compression": 50}, "output_compression", None),
     ("n-11", {"n": 11}, "n", None),
     ("n-0", {"n": 0}, "n", None),

@@ -65,18 +65,18 @@ def test_a_full_valid_request_passes():
     ({"prompt": "   "}, "prompt", "must not be empty"),
     ({"n": 0}, "n", "between 1 and 10"),
     ({"n": 11}, "n", "between 1 and 10"),
-    ({"n": "2"}, "n", "whole number"),
-    ({"n": True}, "n", "whole number"),
+    ({"n": "2"}, "n", "expected an integer, but got a string"),
+    ({"n": True}, "n", "expected an integer, but got a boolean"),
     ({"quality": "ultra"}, "quality", "Supported values"),
     ({"output_format": "gif"}, "output_format", "Supported values"),
     ({"output_compression": 101, "output_format": "jpeg"}, "output_compression", "between 0 and 100"),
     ({"output_compression": 50}, "output_compression", "only to the jpeg and webp"),
-    ({"background": "transparent"}, "background", "not supported for this model"),
+    ({"background": "transparent", "model": "gpt-image-2.6-flare"}, "background", "not supported for this model"),
     ({"moderation": "high"}, "moderation", "Supported values"),
     ({"partial_images": 4}, "partial_images", "between 0 and 3"),
     ({"response_format": "b64_json"}, "response_format", "Unknown parameter"),
     ({"style": "vivid"}, "style", "Unknown parameter"),
-    ({"stream": "yes"}, "stream", "true or false"),
+    ({"stream": "yes"}, "stream", "expected a boolean, but got a string"),
 ])
 def test_generation_rejections(request_fields, param, words):
     errors = _errors(**request_fields)
@@ -99,9 +99,10 @@ def test_edits_reject_moderation_and_input_fidelity_for_gpt_image_2():
     assert errors["input_fidelity"].code == "invalid_input_fidelity_model"
 
 
-def test_transparent_background_works_for_older_models_but_never_with_jpeg():
-    assert _errors(model="gpt-image-1.5", background="transparent") == {}
-    assert "jpeg" in _errors(model="gpt-image-1.5", background="transparent", output_format="jpeg")[
+def test_transparent_background_works_where_the_catalogue_allows_it_but_never_with_jpeg():
+    assert _errors(model="gpt-image-2.5-flare", background="transparent") == {}
+    assert _errors(model="gpt-image-2", background="transparent") == {}  # a preview
+    assert "jpeg" in _errors(model="gpt-image-2.5-flare", background="transparent", output_format="jpeg")[
         "background"].message
 
 

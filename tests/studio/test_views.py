@@ -105,7 +105,7 @@ def test_custom_size_and_compression_reach_the_request(alice_client):
     ({"prompt": "x" * 32_001}, "prompt", "maximum is 32,000"),
     ({"prompt": ""}, "prompt", "Describe the image"),
     ({"n": "11"}, "n", "less than or equal to 10"),
-    ({"background": "transparent"}, "background", "not supported"),
+    ({"background": "transparent", "output_format": "jpeg"}, "background", "png or webp"),
     ({"quality": "ultra"}, "quality", "valid choice"),
 ])
 def test_generate_errors_appear_next_to_their_field_with_values_kept(alice_client, overrides, field, words):
@@ -372,7 +372,14 @@ def test_healthz_is_503_when_the_database_is_down(client, monkeypatch):
     assert response.status_code == 503 and response.json()["database"] == "down"
 
 
-def test_transparent_background_is_shown_with_its_reason_but_cannot_be_picked(alice_client):
+def test_transparent_background_is_offered_for_gpt_image_2_marked_preview(alice_client):
+    html = alice_client.get("/").content.decode()
+    assert re.search(r'<option value="transparent"(?![^>]*disabled)', html)
+    assert "Transparent: a preview for gpt-image-2" in html
+
+
+def test_transparent_background_is_shown_with_its_reason_where_the_model_lacks_it(alice_client, settings):
+    settings.STUDIO_MODEL = "gpt-image-2.6-flare"
     html = alice_client.get("/").content.decode()
     assert re.search(r'<option value="transparent"[^>]*disabled', html)
     assert "Transparent background is not supported" in html
