@@ -369,8 +369,16 @@ def _shared_images(link: ShareLink) -> list[Image]:
 @login_not_required
 @require_GET
 def share_page(request: HttpRequest, token: str) -> HttpResponse:
-    """What a share link shows anyone: the pictures (and the prompt if allowed), nothing else."""
-    link = _active_link(token)
+    """What a share link shows anyone: the pictures (and the prompt if allowed), nothing else. A link
+    revoked, expired or of a deleted image is gone (410), an unknown one not found (404): both on a
+    page of their own that says so, never an error page (not even Django's debug page)."""
+    try:
+        link = _active_link(token)
+    except Http404:
+        gone = ShareLink.objects.filter(token=token).exists()
+        response = render(request, "gallery/share_gone.html", status=410 if gone else 404)
+        response["X-Robots-Tag"] = "noindex"
+        return response
     images = _shared_images(link)
     title = link.collection.name if link.collection is not None else "Shared image"
     response = render(request, "gallery/share.html", {"link": link, "images": images, "title": title})

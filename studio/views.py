@@ -52,7 +52,7 @@ def _page(request: HttpRequest, *, generate_form: GenerateForm | None = None,
         "generate_form": generate_form or _generate_form(request),
         "edit_form": edit_form or _edit_form(request),
         "mode": mode,
-        "jobs": visible_jobs(request.user).prefetch_related(_ALIVE_IMAGES)[:RECENT_JOBS],
+        "jobs": visible_jobs(request.user).select_related("space").prefetch_related(_ALIVE_IMAGES)[:RECENT_JOBS],
     }
     return render(request, "studio/home.html", context, status=status)
 
@@ -140,7 +140,7 @@ def edit(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def job_card(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(visible_jobs(request.user).prefetch_related(_ALIVE_IMAGES), pk=pk)
+    job = get_object_or_404(visible_jobs(request.user).select_related("space").prefetch_related(_ALIVE_IMAGES), pk=pk)
     return render(request, "studio/home.html#job_card", {"job": job})
 
 

@@ -6,6 +6,7 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import AuditEvent
@@ -40,8 +41,8 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "memberships": team.memberships.select_related("user").order_by("user__username"),
         "may_manage": may_manage,
         "my_membership": team.memberships.filter(user=request.user).first(),
-        "invitations": team.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True)
-        if may_manage else [],
+        "invitations": team.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True,
+                                               expires_at__gt=timezone.now()) if may_manage else [],
         "invite_form": InvitationForm(),
         "role_choices": RoleForm.base_fields["role"].choices,
     }
@@ -65,7 +66,13 @@ def invite(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, " ".join(error.messages))
         else:
             link = request.build_absolute_uri(reverse("teams:accept", args=[invitation.token]))
-            messages.success(request, f"Send this link to {invitation.invitee}; it works once, for 7 days: {link}")
+            messages.success(request, f"Send this link to {invitation.invitee}; it works once, for 7 days: {link} "
+                                      "(it stays under Pending invitations, to copy, until it is used or revoked).")
+            if services.user_by_username_or_email(invitation.invitee) is None:
+                # Studio has no sign-up: someone without an account cannot use the link yet.
+                messages.warning(request, f"No account has the username or e-mail “{invitation.invitee}” yet. "
+                                          "They need one first: ask an admin to create it with that e-mail "
+                                          "address, then they log in and open the link.")
     else:
         messages.error(request, "Enter a username or e-mail address and a role.")
     return redirect("teams:detail", pk=team.pk)

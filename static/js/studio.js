@@ -37,6 +37,54 @@
     if (next) { event.preventDefault(); selectTab(next, true); }
   });
 
+  // ---- The main menu on narrow screens (base.html): a disclosure button over the nav ------------
+  function menuButton() { return document.querySelector(".menu-button"); }
+  function setMenu(open, focusButton) {
+    var button = menuButton();
+    if (!button) return;
+    button.setAttribute("aria-expanded", String(open));
+    if (!open && focusButton) button.focus();
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".menu-button");
+    if (button) { setMenu(button.getAttribute("aria-expanded") !== "true", false); return; }
+    var open = document.querySelector(".menu-button[aria-expanded=true]");
+    if (open && !event.target.closest("#main-nav")) setMenu(false, false);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelector(".menu-button[aria-expanded=true]");
+    if (open) { event.preventDefault(); setMenu(false, true); }
+  });
+
+  // ---- Copy buttons: [data-copy] names the field whose text to copy (share and invitation links) ----
+  function copySelected(field) {
+    field.focus(); field.select();  // the old way, for an insecure context or a refused clipboard
+    return document.execCommand("copy") ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  }
+  function copyText(field) {
+    if (!navigator.clipboard || !window.isSecureContext) return copySelected(field);
+    return navigator.clipboard.writeText(field.value).catch(function () { return copySelected(field); });
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) return;
+    var field = document.getElementById(button.dataset.copy);
+    if (!field) return;
+    copyText(field).then(function () {
+      button.classList.add("is-copied");
+      announce("Link copied.");
+      var label = button.firstChild;
+      if (label && label.nodeType === 3) {
+        label.textContent = "Copied";
+        setTimeout(function () { label.textContent = "Copy"; button.classList.remove("is-copied"); }, 2000);
+      }
+    }, function () {
+      field.focus(); field.select();
+      announce("Copying was refused: the link is selected, press Ctrl+C to copy it.");
+    });
+  });
+
   // ---- Ctrl/Cmd+Enter submits the form you are typing in ---------------------------------
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
@@ -142,6 +190,8 @@
       button.setAttribute("aria-pressed", boxes.length && count === boxes.length ? "true" : "false");
     });
     form.classList.toggle("has-selection", count > 0);
+    // Compare takes exactly two: the checked pair opens on the compare page.
+    form.querySelectorAll("[data-compare-selected]").forEach(function (button) { button.disabled = count !== 2; });
     if (!count) form.querySelectorAll(".bulk-trash[open]").forEach(function (details) { details.open = false; });
     if (say) announce(text);
   }
@@ -192,6 +242,15 @@
       }
       lastChecked = box;
       updateSelection(form, true);
+      return;
+    }
+    var compare = event.target.closest("[data-compare-selected]");
+    if (compare) {
+      var checked = tileChecks(compare.closest("form.bulk-form")).filter(function (b) { return b.checked; });
+      if (checked.length === 2) {
+        window.location.assign(compare.dataset.url + "?a=" + encodeURIComponent(checked[0].value) +
+                               "&b=" + encodeURIComponent(checked[1].value));
+      }
       return;
     }
     var control = event.target.closest("[data-select]");
@@ -351,6 +410,8 @@
   });
 
   function init() {
+    var menu = menuButton();
+    if (menu) menu.hidden = false;
     var selected = tabs().filter(function (tab) { return tab.getAttribute("aria-selected") === "true"; })[0];
     tabs().forEach(function (tab) { tab.tabIndex = tab === selected ? 0 : -1; });
     showShortcuts(document);
