@@ -22,6 +22,7 @@ from gallery.models import Image
 from gallery.selectors import GALLERY_PAGE_SIZE, encode_cursor
 from imageapi.client import ImagesClient
 from imageapi.emulator import Emulator, EmulatorTransport
+from studio import page_weight
 
 
 def _sizes(value: str) -> list[int]:
@@ -53,10 +54,13 @@ class Command(BaseCommand):
         parser.add_argument("--scale", type=_sizes, default=",".join(map(str, gallery_benchmarks.SCALES)),
                             help="Team sizes for the gallery at scale, comma-separated, or 0 to skip "
                                  "(default: %(default)s).")
+        parser.add_argument("--weight-only", action="store_true",
+                            help="Only the page weight in the browser (quick).")
         parser.add_argument("--repeats", type=int, default=gallery_benchmarks.REPEATS,
                             help="Requests per gallery case and size (default: %(default)s).")
 
-    def handle(self, *, jobs: int, images: int, scale: list[int], repeats: int, **options) -> None:
+    def handle(self, *, jobs: int, images: int, scale: list[int], repeats: int, weight_only: bool = False,
+               **options) -> None:
         for name in ("studio", "django_tasks", "django_tasks_db"):
             logging.getLogger(name).setLevel(logging.WARNING)  # one line per job would bury the table
         setup_test_environment()
@@ -66,10 +70,15 @@ class Command(BaseCommand):
         try:
             with override_settings(MEDIA_ROOT=os.path.join(scratch.name, "media"), STATIC_ROOT=scratch.name,
                                    STUDIO_PROVIDER="offline", ALLOWED_HOSTS=["*"]):
-                rows = [*self._emulator(), *self._worker(jobs), *self._gallery(images)]
+                rows = [] if weight_only else [*self._emulator(), *self._worker(jobs), *self._gallery(images)]
+                # Page weight as in production: no debug toolbar or debug-only assets.
+                with override_settings(DEBUG=False):
+                    weights = page_weight.measure()
+                rows += page_weight.rows(weights)
                 # Server time as in production: no template debugging (queries are still counted).
                 with override_settings(DEBUG=False):
-                    at_scale = gallery_benchmarks.run(scale, repeats=repeats, log=self.stderr.write) if scale else []
+                    at_scale = gallery_benchmarks.run(scale, repeats=repeats, log=self.stderr.write) \
+                        if scale and not weight_only else []
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
             scratch.cleanup()
@@ -79,6 +88,7 @@ class Command(BaseCommand):
         self.stdout.write("| measure | result |\n|---|---|")
         for name, value in rows:
             self.stdout.write(f"| {name} | {value} |")
+        self.stdout.write("\n".join(page_weight.details(weights)))
         if at_scale:
             self.stdout.write(f"\nGallery grid at scale, server time over {repeats} requests each:\n")
             self.stdout.write("\n".join(gallery_benchmarks.markdown(at_scale)))
