@@ -5,10 +5,11 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.fields.files import FieldFile
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -17,7 +18,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from . import services
 from .forms import GalleryFilterForm
-from .models import Collection, Image, ShareLink, Tag
+from .models import Collection, CollectionItem, Image, ShareLink, Tag
 from .permissions import (
     Action,
     can,
@@ -50,6 +51,10 @@ def _file_response(field: FieldFile, *, content_type: str, download_name: str | 
                             filename=download_name or "")
     response["Cache-Control"] = cache
     return response
+
+
+def _images(count: int) -> str:
+    return f"{count} image{pluralize(count)}"
 
 
 def _filter_form(request: HttpRequest) -> GalleryFilterForm:
@@ -233,6 +238,7 @@ def collection_create(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Give the collection a name.")
         return redirect("gallery:collections")
     collection = services.collection_create(space=space, user=request.user, name=name)
+    messages.success(request, f"Collection “{collection.name}” created.")
     return redirect(f"{reverse('gallery:index')}?collection={collection.pk}")
 
 
@@ -243,6 +249,11 @@ def collections(request: HttpRequest) -> HttpResponse:
     context = {
         "collections": visible_collections(request.user).select_related("space")
         .order_by("space__name", "space_id", "name")
+        # A cover (the image added last) and a count, of the images still out of the trash.
+        .annotate(image_count=Count("images", filter=Q(images__deleted_at__isnull=True), distinct=True),
+                  cover_id=Subquery(CollectionItem.objects.filter(
+                      collection=OuterRef("pk"), image__deleted_at__isnull=True)
+                      .order_by("-added_at", "-pk").values("image_id")[:1]))
         .prefetch_related(Prefetch("share_links", to_attr="active_links", queryset=ShareLink.objects.filter(
             revoked_at__isnull=True, expires_at__gt=timezone.now()))),
         "spaces": destinations_for(user=request.user),
@@ -298,18 +309,18 @@ def bulk(request: HttpRequest) -> HttpResponse:
             return redirect(back)
         images = organisable_images(request.user).filter(pk__in=ids)
         tags = services.tags_add(images=images, names=request.POST.get("tags", "").split(","))
-        messages.success(request, f"Tagged {len(images)} image(s) with {', '.join(sorted({t.name for t in tags}))}.")
+        messages.success(request, f"Tagged {_images(len(images))} with {', '.join(sorted({t.name for t in tags}))}.")
     elif action == "trash":
         count = services.images_trash(user=request.user, images=deletable_images(request.user).filter(pk__in=ids))
-        messages.success(request, f"Moved {count} image(s) to the trash. They stay there for 30 days.")
+        messages.success(request, f"Moved {_images(count)} to the trash. They stay there for 30 days.")
     elif action == "restore":
         count = services.images_restore(user=request.user,
                                         images=deletable_images(request.user).in_trash().filter(pk__in=ids))
-        messages.success(request, f"Restored {count} image(s).")
+        messages.success(request, f"Restored {_images(count)}.")
     elif action == "purge":
         count = services.images_purge(user=request.user,
                                       images=deletable_images(request.user).in_trash().filter(pk__in=ids))
-        messages.success(request, f"Deleted {count} image(s) for good.")
+        messages.success(request, f"Deleted {_images(count)} for good.")
     else:
         raise Http404
     return redirect(back)

@@ -11,6 +11,7 @@ from typing import Any
 from django.core.files.base import ContentFile
 from django.db import connection, transaction
 from django.db.models import F
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -250,7 +251,7 @@ def _complete(job: Job, result: ImageResult) -> None:
                 ))
             action = AuditEvent.Action.EDITED if job.kind == Job.Kind.EDIT else AuditEvent.Action.GENERATED
             audit_record(actor=job.created_by, action=action, obj=job, space=job.space,
-                         summary=f"{action.label.lower()} {len(images)} image(s): "
+                         summary=f"{action.label.lower()} {len(images)} image{pluralize(len(images))}: "
                                  + ", ".join(f"#{image.pk}" for image in images))
             _finish(job, status=Job.Status.SUCCEEDED, usage=usage, cost_usd=cost,
                     request_id=result.request_id or "", latency_ms=result.latency_ms)

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
@@ -10,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import AuditEvent
-from gallery.permissions import Action, can, get_space_for, get_visible_space
+from gallery.permissions import Action, can, get_space_for, get_visible_space, visible_collections, visible_images
 
 from . import services
 from .forms import InvitationForm, RoleForm, TeamForm
@@ -125,7 +127,32 @@ def activity(request: HttpRequest, pk: int) -> HttpResponse:
     team = _managed_team(request, pk)
     events = AuditEvent.objects.filter(space=team).select_related("actor")
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    # Each entry links to what it names, as far as the reader may still see it (not once trashed).
+    named = {int(match) for event in page.object_list for match in _IMAGE_REF.findall(event.summary)}
+    visible = set(visible_images(request.user).filter(pk__in=named).values_list("pk", flat=True))
+    collections = {event.object_id for event in page.object_list if event.object_type == "collection"}
+    visible_boards = {str(pk) for pk in visible_collections(request.user).filter(
+        pk__in=[int(pk) for pk in collections if pk.isdigit()]).values_list("pk", flat=True)}
+    for event in page.object_list:
+        event.parts = _linked_summary(event, visible, visible_boards)
     return render(request, "teams/activity.html", {"team": team, "page": page})
+
+
+_IMAGE_REF = re.compile(r"#(\d{1,18})\b")
+
+
+def _linked_summary(event: AuditEvent, images: set[int], collections: set[str]) -> list[tuple[str, str | None]]:
+    """The summary in pieces, each with the link of what it names (None for plain text)."""
+    if event.object_type == "collection" and event.object_id in collections:
+        return [(event.summary, f"{reverse('gallery:index')}?collection={event.object_id}")]
+    parts, last = [], 0
+    for match in _IMAGE_REF.finditer(event.summary):
+        pk = int(match.group(1))
+        parts.append((event.summary[last:match.start()], None))
+        parts.append((match.group(0), reverse("gallery:detail", args=[pk]) if pk in images else None))
+        last = match.end()
+    parts.append((event.summary[last:], None))
+    return [part for part in parts if part[0]]
 
 
 @require_http_methods(["GET", "POST"])

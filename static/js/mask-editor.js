@@ -619,11 +619,7 @@
     }
     this.root.classList.toggle("is-focus", on);
     document.documentElement.classList.toggle("has-focus-painting", on);
-    if (button) {
-      button.setAttribute("aria-pressed", String(on));
-      var label = $(button, "[data-focus-label]");
-      if (label) label.textContent = on ? "Exit full screen" : "Full screen";
-    }
+    if (button) button.setAttribute("aria-pressed", String(on));  // a toggle: its name stays, its state changes
     this.fit();
     if (on) this.canvas.focus({ preventScroll: true });
     else if (button) { button.focus({ preventScroll: true }); button.scrollIntoView({ block: "nearest" }); }

@@ -65,10 +65,12 @@ def test_on_a_desktop_full_screen_paints_the_picture_large_with_the_tools_in_one
 
     editor.get_by_role("button", name="Full screen").click()
     expect(editor).to_have_class("mask-editor is-focus")
-    expect(editor.get_by_role("button", name="Exit full screen")).to_have_attribute("aria-pressed", "true")
+    expect(editor.get_by_role("button", name="Full screen")).to_have_attribute("aria-pressed", "true")
     expect(canvas).to_be_focused()
     assert max(shown_image_size(canvas, *size)) >= 800
     assert toolbar_rows(editor) == 1
+    assert editor.get_by_role("toolbar", name="Painting tools").evaluate(
+        "toolbar => toolbar.scrollWidth <= toolbar.clientWidth")  # all of it in view, nothing scrolled away
     # Behind it the page is out of reach: Tab stays among the painting's controls.
     assert page.locator("#generate-form, .topbar, .jobs-panel").evaluate_all(
         "elements => elements.every(element => element.closest('[inert]'))")
@@ -100,6 +102,7 @@ def test_on_a_desktop_full_screen_paints_the_picture_large_with_the_tools_in_one
     page.keyboard.press("Escape")
     expect(editor).to_have_class("mask-editor")
     expect(editor.get_by_role("button", name="Full screen")).to_be_focused()
+    expect(editor.get_by_role("button", name="Full screen")).to_have_attribute("aria-pressed", "false")
     assert page.locator("[inert]").count() == 0
     expect(editor).to_have_attribute("data-mask", "set")
     # Shift+F opens it again from the keyboard.
@@ -132,6 +135,48 @@ def test_on_a_phone_the_painting_fills_the_width_inline_and_full_screen(open_pag
     if SCREENSHOTS:
         page.screenshot(path=Path(SCREENSHOTS) / "painter-phone.png", scale="css")
 
-    editor.get_by_role("button", name="Exit full screen").tap()
+    editor.get_by_role("button", name="Full screen").tap()
     expect(editor).to_have_class("mask-editor")
+    assert console_errors == []
+
+
+@pytest.mark.skipif(not SCREENSHOTS, reason="set STUDIO_SCREENSHOTS=docs to refresh the README's pictures")
+def test_readme_screenshots_of_the_painter(open_page, designer, console_errors):
+    """The README's pictures of the painter: full screen on a desktop with a mask being painted, and
+    the painting on a phone."""
+    from .test_edit_inputs import gallery_image
+
+    image = gallery_image(designer, prompt="A harbour at dusk, boats and a lighthouse", size="1536x1024")
+    for name, options in (("painter-full-screen.png", DESKTOP), ("painter-phone.png", PHONE)):
+        page = open_page(**options)
+        page.emulate_media(color_scheme="light")
+        from .test_studio_flow import log_in
+
+        log_in(page, designer)
+        page.goto(f"/?edit={image.pk}")
+        editor = page.locator("#edit-form [data-mask-editor]")
+        expect(editor).to_have_attribute("data-width", "1536")
+        canvas = editor.get_by_role("application", name="Painting canvas")
+        if options is DESKTOP:
+            editor.get_by_role("button", name="Full screen").click()
+            expect(editor).to_have_class("mask-editor is-focus")
+            assert max(shown_image_size(canvas, 1536, 1024)) >= 800
+            editor.get_by_label("Colour").fill("#00c8ff")
+            editor.get_by_role("button", name="Lasso").click()
+            drag(page, image_to_client(canvas, 1536, 1024),
+                 [(900, 300), (1150, 280), (1250, 600), (1000, 700), (880, 520), (900, 310)])
+        else:
+            from .test_mask_tools import Fingers
+
+            editor.get_by_role("button", name="Rectangle").tap()
+            canvas.scroll_into_view_if_needed()
+            box = canvas.bounding_box()
+            fingers = Fingers(page)
+            for k in range(6):
+                fingers.touch((box["x"] + box["width"] * (0.55 + k * 0.05),
+                               box["y"] + box["height"] * (0.3 + k * 0.08)))
+            fingers.lift_all()
+            editor.evaluate("el => el.scrollIntoView({block: 'center'})")
+        expect(editor).to_have_attribute("data-mask", "set")
+        page.screenshot(path=Path(SCREENSHOTS) / name, scale="css")
     assert console_errors == []
