@@ -117,3 +117,27 @@ def test_cancel_says_cancelling_at_once_and_a_card_takes_its_pictures_shape(
     expect(page.locator("#jobs article.job", has_text="A slow one").locator(".status")).to_have_text("Cancelled")
     assert wide.pk
     assert console_errors == []
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_activity_links_what_it_names_in_plain_counts(open_page, designer, console_errors, size):
+    from studio import services
+    from teams.services import team_create
+
+    team = team_create(user=designer, name="Harbour")
+    job = services.job_submit_generation(user=designer, space=team, request={
+        "model": "gpt-image-2", "prompt": "Two gulls", "n": 2, "size": "1024x1024", "quality": "low",
+        "output_format": "png"})
+    services.job_run(job_id=job.pk)
+    first = job.images.order_by("pk").first()
+    page = open_page(**SIZES[size])
+    log_in(page, designer)
+    page.goto(f"/teams/{team.pk}/activity/")
+    expect(page).to_have_title("Activity · Harbour · Studio")
+    entry = page.get_by_role("row", name=re.compile("generated 2 images"))
+    entry.get_by_role("link", name=f"#{first.pk}").click()
+    expect(page).to_have_url(re.compile(rf"/gallery/{first.pk}/$"))
+    expect(page).to_have_title("Two gulls · Studio")
+    page.go_back()
+    assert_accessible_in_both_color_schemes(page)
+    assert console_errors == []

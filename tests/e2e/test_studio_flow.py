@@ -144,7 +144,7 @@ def test_generate_watch_the_job_then_find_open_and_download_the_image(page, work
     wait_until_loaded(tiles.first.locator("img"))
     assert_accessible_in_both_color_schemes(page)
 
-    tiles.first.get_by_role("link").click()
+    tiles.first.get_by_role("link", name=re.compile("^A lighthouse at dusk")).click()  # not its Download link
     expect(page).to_have_url(re.compile(rf"/gallery/{image.pk}/$"))
     metadata = page.locator("dl.meta")
     expect(metadata.locator("dt", has_text="Tokens")).to_be_visible()
