@@ -5,10 +5,11 @@ from urllib.parse import urlencode
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.db.models import Count, OuterRef, Prefetch, Q, Subquery
 from django.db.models.fields.files import FieldFile
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.cache import patch_vary_headers
@@ -28,7 +29,7 @@ from .forms import (
     TagAddForm,
     TagRemoveForm,
 )
-from .models import Collection, Image, InputImage, ShareLink, Tag
+from .models import Collection, CollectionItem, Image, InputImage, ShareLink, Tag
 from .permissions import (
     deletable_images,
     get_visible_image,
@@ -53,6 +54,10 @@ def _file_response(field: FieldFile, *, content_type: str, download_name: str | 
     response = serve_file(field, content_type=content_type, download_name=download_name, cache=cache,
                           stream=stream)
     return response
+
+
+def _images(count: int) -> str:
+    return f"{count} image{pluralize(count)}"
 
 
 def _filter_form(request: HttpRequest) -> GalleryFilterForm:
@@ -237,6 +242,7 @@ def collection_create(request: HttpRequest) -> HttpResponse:
         messages.error(request, form.errors["name"][0])
         return redirect("gallery:collections")
     collection = services.collection_create(space=space, user=request.user, name=form.cleaned_data["name"])
+    messages.success(request, f"Collection “{collection.name}” created.")
     return redirect(f"{reverse('gallery:index')}?collection={collection.pk}")
 
 
@@ -247,6 +253,11 @@ def collections(request: HttpRequest) -> HttpResponse:
     context = {
         "collections": visible_collections(request.user).select_related("space")
         .order_by("space__name", "space_id", "name")
+        # A cover (the image added last) and a count, of the images still out of the trash.
+        .annotate(image_count=Count("images", filter=Q(images__deleted_at__isnull=True), distinct=True),
+                  cover_id=Subquery(CollectionItem.objects.filter(
+                      collection=OuterRef("pk"), image__deleted_at__isnull=True)
+                      .order_by("-added_at", "-pk").values("image_id")[:1]))
         .prefetch_related(Prefetch("share_links", to_attr="active_links", queryset=ShareLink.objects.filter(
             revoked_at__isnull=True, expires_at__gt=timezone.now()))),
         "spaces": destinations_for(user=request.user),
@@ -310,18 +321,18 @@ def bulk(request: HttpRequest) -> HttpResponse:
             return redirect(back)
         images = organisable_images(request.user).filter(pk__in=ids)
         tags = services.tags_add(images=images, names=form.tag_names)
-        messages.success(request, f"Tagged {len(images)} image(s) with {', '.join(sorted({t.name for t in tags}))}.")
+        messages.success(request, f"Tagged {_images(len(images))} with {', '.join(sorted({t.name for t in tags}))}.")
     elif action == "trash":
         count = services.images_trash(user=request.user, images=deletable_images(request.user).filter(pk__in=ids))
-        messages.success(request, f"Moved {count} image(s) to the trash. They stay there for 30 days.")
+        messages.success(request, f"Moved {_images(count)} to the trash. They stay there for 30 days.")
     elif action == "restore":
         count = services.images_restore(user=request.user,
                                         images=deletable_images(request.user).in_trash().filter(pk__in=ids))
-        messages.success(request, f"Restored {count} image(s).")
+        messages.success(request, f"Restored {_images(count)}.")
     elif action == "purge":
         count = services.images_purge(user=request.user,
                                       images=deletable_images(request.user).in_trash().filter(pk__in=ids))
-        messages.success(request, f"Deleted {count} image(s) for good.")
+        messages.success(request, f"Deleted {_images(count)} for good.")
     return redirect(back)
 
 
@@ -382,8 +393,16 @@ def _shared_images(link: ShareLink) -> list[Image]:
 @login_not_required
 @require_GET
 def share_page(request: HttpRequest, token: str) -> HttpResponse:
-    """What a share link shows anyone: the pictures (and the prompt if allowed), nothing else."""
-    link = _active_link(token)
+    """What a share link shows anyone: the pictures (and the prompt if allowed), nothing else. A link
+    revoked, expired or of a deleted image is gone (410), an unknown one not found (404): both on a
+    page of their own that says so, never an error page (not even Django's debug page)."""
+    try:
+        link = _active_link(token)
+    except Http404:
+        gone = ShareLink.objects.filter(token=token).exists()
+        response = render(request, "gallery/share_gone.html", status=410 if gone else 404)
+        response["X-Robots-Tag"] = "noindex"
+        return response
     images = _shared_images(link)
     title = link.collection.name if link.collection is not None else "Shared image"
     response = render(request, "gallery/share.html", {"link": link, "images": images, "title": title})

@@ -1,28 +1,33 @@
 from django.contrib import admin
+from django.http import HttpRequest
+
+from gallery.admin import ReadOnlyInline, SpaceFilter
 
 from .models import Job, JobInput, WorkerHeartbeat
 
 
-class JobInputInline(admin.TabularInline):
+class JobInputInline(ReadOnlyInline):
     model = JobInput
-    extra = 0
-    raw_id_fields = ["input_image"]
-    can_delete = False
 
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = ["id", "created_by", "kind", "status", "model", "short_prompt", "attempts",
                     "cost_usd", "created_at"]
-    list_filter = ["status", "kind", "model", "created_by"]
+    list_filter = ["status", "kind", "model", SpaceFilter]
     list_select_related = ["created_by"]
+    list_per_page = 50
     search_fields = ["prompt", "request_id", "created_by__username"]
     date_hierarchy = "created_at"
-    raw_id_fields = ["created_by", "mask"]
-    readonly_fields = ["created_at", "started_at", "finished_at", "request_id", "latency_ms", "usage",
-                       "cost_usd", "attempts", "calls", "interrupted", "lease_owner", "lease_expires_at",
-                       "retry_at", "receipt", "submit_key"]
     inlines = [JobInputInline]
+
+    # A job is the record of a call: its request, usage, cost and files are history, shown, never
+    # edited; jobs come from the studio, never added by hand.
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Job | None = None) -> bool:
+        return False
 
     @admin.display(description="Prompt")
     def short_prompt(self, job: Job) -> str:

@@ -16,6 +16,7 @@ from django.core.files.base import ContentFile, File
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, InterfaceError, OperationalError, connection, transaction
 from django.db.models import F, Q
+from django.template.defaultfilters import pluralize
 from django.utils import timezone
 
 from audit.models import AuditEvent
@@ -426,7 +427,7 @@ def _complete(job: Job, result: ImageResult, owner: str) -> None:
             ]
             action = AuditEvent.Action.EDITED if job.kind == Job.Kind.EDIT else AuditEvent.Action.GENERATED
             audit_record(actor=job.created_by, action=action, obj=job, space=job.space,
-                         summary=f"{action.label.lower()} {len(images)} image(s): "
+                         summary=f"{action.label.lower()} {len(images)} image{pluralize(len(images))}: "
                                  + ", ".join(f"#{image.pk}" for image in images))
             # Last, so the job's row is locked only for the commit; if the job was cancelled or
             # taken back meanwhile, nothing of this is kept.

@@ -18,7 +18,17 @@ from django.views.decorators.http import require_GET, require_POST
 from gallery.models import Image
 from gallery.permissions import get_visible_image
 from gallery.storage import serve_file
-from imageapi.params import EDIT_IMAGES_MAX, N_MAX, N_MIN, is_experimental, output_dimensions, validate_size
+from imageapi.params import (
+    EDIT_IMAGES_MAX,
+    N_MAX,
+    N_MIN,
+    SIZE_STEP,
+    is_experimental,
+    output_dimensions,
+    parse_size,
+    size_error,
+    validate_size,
+)
 from imageapi.pricing import Usage, cost_usd, estimate_output_tokens
 from teams.ids import id_or_404
 from teams.selectors import destinations_for, remembered_destination
@@ -61,7 +71,7 @@ def _page(request: HttpRequest, *, generate_form: GenerateForm | None = None,
         "generate_form": generate_form or _generate_form(request),
         "edit_form": edit_form or _edit_form(request),
         "mode": mode,
-        "jobs": visible_jobs(request.user).prefetch_related(_ALIVE_IMAGES)[:RECENT_JOBS],
+        "jobs": visible_jobs(request.user).select_related("space").prefetch_related(_ALIVE_IMAGES)[:RECENT_JOBS],
         "worker_alive": worker_alive(),
     }
     return render(request, "studio/home.html", context, status=status)
@@ -80,7 +90,11 @@ def home(request: HttpRequest) -> HttpResponse:
     if image_id := request.GET.get("edit", "").strip():
         image = get_visible_image(request.user, image_id)
         initial = {**EditForm.initial_from_request(image.request), "size": "auto", "inputs": [f"gallery:{image.pk}"]}
-        return _page(request, edit_form=_edit_form(request, initial=initial), mode="edit")
+        # An edit says what to change: it starts empty, the source's prompt shown as the hint.
+        initial.pop("prompt", None)
+        form = _edit_form(request, initial=initial)
+        form.fields["prompt"].widget.attrs["placeholder"] = f"What to change. The source: {image.prompt[:300]}"
+        return _page(request, edit_form=form, mode="edit")
     if job_id := request.GET.get("job", "").strip():
         return _page_for_resubmit(request, get_visible_job(request.user, job_id))
     return _page(request, mode="edit" if request.GET.get("mode") == "edit" else "generate")
@@ -171,7 +185,8 @@ def edit(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def job_card(request: HttpRequest, pk: int) -> HttpResponse:
-    job = get_object_or_404(visible_jobs(request.user).prefetch_related(_ALIVE_IMAGES), pk=id_or_404(pk))
+    job = get_object_or_404(visible_jobs(request.user).select_related("space").prefetch_related(_ALIVE_IMAGES),
+                            pk=id_or_404(pk))
     return render(request, "studio/home.html#job_card", {"job": job, "worker_alive": worker_alive()})
 
 
@@ -204,7 +219,8 @@ def size_check(request: HttpRequest) -> HttpResponse:
     if size == CUSTOM_SIZE:
         size = f"{request.GET.get('width', '').strip()}x{request.GET.get('height', '').strip()}"
     error = validate_size(size, model=settings.STUDIO_MODEL)
-    context: dict[str, Any] = {"error": error.message if error else None}
+    context: dict[str, Any] = {"error": _plain_size_error(size, error.message) if error else None,
+                               "nearest": _nearest_valid_size(size) if error else None}
     if error is None:
         width, height = output_dimensions(size)
         n = _bounded_int(request.GET.get("n"), default=1, low=N_MIN, high=N_MAX)
@@ -219,6 +235,41 @@ def size_check(request: HttpRequest) -> HttpResponse:
             cost=cost_usd(Usage(image_output=tokens), model=settings.STUDIO_MODEL),
         )
     return render(request, "studio/_size_check.html", context)
+
+
+def _plain_size_error(size: str, message: str) -> str:
+    """The rule in plain words, for the feedback beside the fields: which side, without the API's
+    "Invalid size '…'." preamble (the fields show the size already)."""
+    parsed = parse_size(size)
+    if parsed and (parsed[0] % SIZE_STEP or parsed[1] % SIZE_STEP):
+        sides = [name for name, value in zip(("Width", "Height"), parsed, strict=True) if value % SIZE_STEP]
+        subject = "Width and height" if len(sides) == 2 else sides[0]
+        return f"{subject} must be a multiple of {SIZE_STEP} ({' and '.join(str(v) for v in parsed if v % SIZE_STEP)}" \
+               f" {'are' if len(sides) == 2 else 'is'} not)."
+    return message.split(". ", 1)[1] if message.startswith("Invalid size '") and ". " in message else message
+
+
+def _nearest_valid_size(size: str) -> tuple[int, int] | None:
+    """The valid size closest to a custom one that breaks the rules, to offer with one click: the
+    same shape, its long edge moved a step at a time away from where it is (nearest first), each
+    side rounded to the step. None when no scaling fixes it (a shape too long for the rules)."""
+    parsed = parse_size(size)
+    if parsed is None or min(parsed) <= 0:
+        return None
+    width, height = parsed
+    long_edge = max(width, height)
+
+    def step(value: float) -> int:
+        return max(SIZE_STEP, int(value + SIZE_STEP / 2) // SIZE_STEP * SIZE_STEP)
+
+    for distance in range(0, 4 * 3840 // SIZE_STEP):
+        for edge in {step(long_edge) - distance * SIZE_STEP, step(long_edge) + distance * SIZE_STEP}:
+            if edge < SIZE_STEP:
+                continue
+            candidate = (step(width * edge / long_edge), step(height * edge / long_edge))
+            if size_error(*candidate) is None:
+                return candidate
+    return None
 
 
 def _bounded_int(value: str | None, *, default: int, low: int, high: int) -> int:

@@ -6,11 +6,13 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from audit.models import AuditEvent
 
 from . import services
+from .activity import IMAGE_REF, openable_objects
 from .forms import InvitationForm, RoleForm, TeamForm
 from .models import Invitation, Membership, Space
 from .permissions import Action, can, get_space_for, get_visible_space
@@ -40,8 +42,8 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "memberships": team.memberships.select_related("user").order_by("user__username"),
         "may_manage": may_manage,
         "my_membership": team.memberships.filter(user=request.user).first(),
-        "invitations": team.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True)
-        if may_manage else [],
+        "invitations": team.invitations.filter(accepted_at__isnull=True, revoked_at__isnull=True,
+                                               expires_at__gt=timezone.now()) if may_manage else [],
         "invite_form": InvitationForm(),
         "role_choices": RoleForm.base_fields["role"].choices,
     }
@@ -65,7 +67,13 @@ def invite(request: HttpRequest, pk: int) -> HttpResponse:
             messages.error(request, " ".join(error.messages))
         else:
             link = request.build_absolute_uri(reverse("teams:accept", args=[invitation.token]))
-            messages.success(request, f"Send this link to {invitation.invitee}; it works once, for 7 days: {link}")
+            messages.success(request, f"Send this link to {invitation.invitee}; it works once, for 7 days: {link} "
+                                      "(it stays under Pending invitations, to copy, until it is used or revoked).")
+            if services.user_by_username_or_email(invitation.invitee) is None:
+                # Studio has no sign-up: someone without an account cannot use the link yet.
+                messages.warning(request, f"No account has the username or e-mail “{invitation.invitee}” yet. "
+                                          "They need one first: ask an admin to create it with that e-mail "
+                                          "address, then they log in and open the link.")
     else:
         messages.error(request, "Enter a username or e-mail address and a role.")
     return redirect("teams:detail", pk=team.pk)
@@ -118,7 +126,28 @@ def activity(request: HttpRequest, pk: int) -> HttpResponse:
     team = _managed_team(request, pk)
     events = AuditEvent.objects.filter(space=team).select_related("actor")
     page = Paginator(events, 50).get_page(request.GET.get("page"))
+    # Each entry links to what it names, as far as the reader may still see it (not once trashed).
+    events = list(page.object_list)
+    openable = openable_objects(user=request.user, events=events)
+    images = {pk for kind, pk in openable if kind == "image"}
+    collections = {str(pk) for kind, pk in openable if kind == "collection"}
+    for event in events:
+        event.parts = _linked_summary(event, images, collections)
     return render(request, "teams/activity.html", {"team": team, "page": page})
+
+
+def _linked_summary(event: AuditEvent, images: set[int], collections: set[str]) -> list[tuple[str, str | None]]:
+    """The summary in pieces, each with the link of what it names (None for plain text)."""
+    if event.object_type == "collection" and event.object_id in collections:
+        return [(event.summary, f"{reverse('gallery:index')}?collection={event.object_id}")]
+    parts, last = [], 0
+    for match in IMAGE_REF.finditer(event.summary):
+        pk = int(match.group(1))
+        parts.append((event.summary[last:match.start()], None))
+        parts.append((match.group(0), reverse("gallery:detail", args=[pk]) if pk in images else None))
+        last = match.end()
+    parts.append((event.summary[last:], None))
+    return [part for part in parts if part[0]]
 
 
 @require_http_methods(["GET", "POST"])

@@ -64,6 +64,35 @@
       button.addEventListener("click", function () { setMode(button.dataset.compareMode); });
     });
     range.addEventListener("input", setSplit);
+
+    // In the slider, the picture itself is the handle: press anywhere on it and drag sideways.
+    var views = root.querySelector(".compare-views");
+    var dragging = null;
+    function splitAt(event) {
+      var rect = frames[0].getBoundingClientRect();
+      if (!rect.width) return;
+      var value = Math.round((event.clientX - rect.left) / rect.width * 100);
+      range.value = String(Math.max(0, Math.min(100, value)));
+      setSplit();
+    }
+    views.addEventListener("pointerdown", function (event) {
+      if (root.dataset.mode !== "slider" || !event.target.closest(".compare-frame")) return;
+      if (event.pointerType === "mouse" && event.button !== 0) return;
+      if (event.pointerType === "touch" && zoom !== 0) return;  // zoomed, a finger pans the picture
+      event.preventDefault();
+      dragging = event.pointerId;
+      views.setPointerCapture(event.pointerId);
+      root.classList.add("is-dragging");
+      splitAt(event);
+    });
+    views.addEventListener("pointermove", function (event) { if (event.pointerId === dragging) splitAt(event); });
+    function stop(event) {
+      if (event.pointerId !== dragging) return;
+      dragging = null;
+      root.classList.remove("is-dragging");
+    }
+    views.addEventListener("pointerup", stop);
+    views.addEventListener("pointercancel", stop);
     zoomIn.addEventListener("click", function () { setZoom(zoom + 1); });
     zoomOut.addEventListener("click", function () { setZoom(zoom - 1); });
     zoomReset.addEventListener("click", function () { setZoom(0); });

@@ -11,6 +11,7 @@
   // A second finger this soon after the first means a pinch: the stroke the first began is taken back.
   var PINCH_GRACE_MS = 300;
   var LASSO_STEP_PX = 2;  // screen pixels between the lasso's recorded points
+  var COLOUR_KEY = "studio.maskColour";  // the overlay colour, remembered per browser
 
   function $(root, selector) { return root.querySelector(selector); }
 
@@ -42,6 +43,10 @@
     this.size = 48;
     this.hardness = 0.8;
     this.overlay = true;
+    this.colour = "#ff0000";
+    this.tinted = null;        // the paint in the overlay colour, redrawn when either changes
+    this.focused = false;      // full screen: the painting over the whole window
+    this.inerted = [];         // what full screen made inert behind it
     this.base = null;
     this.paint = null;
     this.undoStack = [];
@@ -76,6 +81,7 @@
     if (key === this.baseKey) return;
     this.baseKey = key;
     if (!source) {
+      this.setFocus(false);
       this.root.hidden = true; this.base = null; this.paint = null;
       this.dropGenerated();
       return;
@@ -201,7 +207,7 @@
     ctx.drawImage(this.base, 0, 0);
     if (this.overlay && this.paint) {
       ctx.globalAlpha = 0.55;
-      ctx.drawImage(this.paint, 0, 0);
+      ctx.drawImage(this.tint(), 0, 0);
       ctx.globalAlpha = 1;
     }
     var drag = this.drag;
@@ -215,6 +221,24 @@
       ctx.stroke();
       ctx.setLineDash([]);
     }
+  };
+
+  // The paint shown in the overlay colour (red vanishes on a red picture): only its alpha is the
+  // mask, so the colour is the view's alone and never reaches the file sent.
+  Editor.prototype.tint = function () {
+    var w = this.paint.width, h = this.paint.height;
+    if (!this.tinted || this.tinted.width !== w || this.tinted.height !== h) {
+      this.tinted = document.createElement("canvas");
+      this.tinted.width = w; this.tinted.height = h;
+    }
+    var t = this.tinted.getContext("2d");
+    t.globalCompositeOperation = "copy";
+    t.drawImage(this.paint, 0, 0);
+    t.globalCompositeOperation = "source-in";
+    t.fillStyle = this.colour;
+    t.fillRect(0, 0, w, h);
+    t.globalCompositeOperation = "source-over";
+    return this.tinted;
   };
 
   Editor.prototype.snapshot = function () {
@@ -533,6 +557,7 @@
       case "zoom-in": this.zoom(1.25); break;
       case "zoom-out": this.zoom(0.8); break;
       case "fit": this.fit(); this.say("Fitted to view."); break;
+      case "focus": this.setFocus(!this.focused); break;
     }
   };
 
@@ -542,6 +567,8 @@
     if (mod && (k === "z" || k === "Z")) { this.action(event.shiftKey ? "redo" : "undo"); return true; }
     if (mod && (k === "y" || k === "Y")) { this.action("redo"); return true; }
     if (mod || event.altKey) return false;
+    if (k === "Escape" && this.focused) { this.setFocus(false); return true; }
+    if (event.shiftKey && (k === "F" || k === "f")) { this.setFocus(!this.focused); return true; }
     var tools = { b: "brush", e: "eraser", r: "rect", l: "lasso", h: "pan" };
     var lower = k.toLowerCase();
     if (tools[lower]) { this.setTool(tools[lower]); return true; }
@@ -557,6 +584,48 @@
     return false;
   };
 
+  Editor.prototype.setColour = function (colour, remember) {
+    if (!/^#[0-9a-f]{6}$/i.test(colour || "")) return;
+    this.colour = colour;
+    var input = $(this.root, "[data-setting=colour]");
+    if (input) input.value = colour;
+    if (remember) { try { localStorage.setItem(COLOUR_KEY, colour); } catch (e) { /* private mode */ } }
+    this.render();
+  };
+
+  // Full screen: the painting covers the window, tools in one row above it. Everything behind
+  // is made inert (as a modal dialog would), so Tab stays among the painting's controls.
+  Editor.prototype.setFocus = function (on) {
+    if (on === this.focused) return;
+    this.focused = on;
+    var button = $(this.root, "[data-action=focus]");
+    if (on) {
+      this.inerted = [];
+      for (var node = this.root; node && node !== document.body; node = node.parentElement) {
+        var parent = node.parentElement;
+        if (!parent) break;
+        for (var i = 0; i < parent.children.length; i++) {
+          var sibling = parent.children[i];
+          if (sibling !== node && !sibling.inert && sibling.tagName !== "SCRIPT") { sibling.inert = true; this.inerted.push(sibling); }
+        }
+      }
+      this.root.setAttribute("role", "dialog");
+      this.root.setAttribute("aria-modal", "true");
+      this.root.setAttribute("aria-labelledby", "edit-mask-editor-label");
+    } else {
+      this.inerted.forEach(function (element) { element.inert = false; });
+      this.inerted = [];
+      ["role", "aria-modal", "aria-labelledby"].forEach(function (name) { this.root.removeAttribute(name); }, this);
+    }
+    this.root.classList.toggle("is-focus", on);
+    document.documentElement.classList.toggle("has-focus-painting", on);
+    if (button) button.setAttribute("aria-pressed", String(on));  // a toggle: its name stays, its state changes
+    this.fit();
+    if (on) this.canvas.focus({ preventScroll: true });
+    else if (button) { button.focus({ preventScroll: true }); button.scrollIntoView({ block: "nearest" }); }
+    this.say(on ? "Full screen: Escape to leave." : "");
+  };
+
   Editor.prototype.setOverlay = function (on) {
     this.overlay = on;
     var box = $(this.root, "[data-setting=overlay]");
@@ -568,6 +637,9 @@
     var self = this, canvas = this.canvas;
     this.setTool("brush");
     this.setSize(Number(($(this.root, "[data-setting=size]") || {}).value) || this.size);
+    var remembered = null;
+    try { remembered = localStorage.getItem(COLOUR_KEY); } catch (e) { /* private mode */ }
+    if (remembered) this.setColour(remembered, false);
 
     this.root.addEventListener("click", function (event) {
       var button = event.target.closest("button");
@@ -580,9 +652,11 @@
       if (setting === "size") self.setSize(Number(event.target.value));
       if (setting === "hardness") self.hardness = Number(event.target.value) / 100;
       if (setting === "overlay") self.setOverlay(event.target.checked);
+      if (setting === "colour") self.setColour(event.target.value, true);
     });
     this.root.addEventListener("keydown", function (event) {
       if (event.target.matches("input[type=range]") && /^(Arrow|Home|End|Page)/.test(event.key)) return;
+      if (event.target.matches("input[type=color]") && event.key !== "Escape") return;
       if (self.key(event)) { event.preventDefault(); event.stopPropagation(); }
     });
 
@@ -637,6 +711,7 @@
     var form = document.getElementById("edit-form");
     if (!form || !$(form, "[data-mask-editor]")) { editor = null; return; }
     if (editor && editor.form === form) return;
+    if (editor) editor.setFocus(false);  // the old form is gone: give the page back
     editor = new Editor(form);
     form.dataset.maskEditor = "ready";
   }

@@ -37,6 +37,117 @@
     if (next) { event.preventDefault(); selectTab(next, true); }
   });
 
+  // ---- The main menu on narrow screens (base.html): a disclosure button over the nav ------------
+  function menuButton() { return document.querySelector(".menu-button"); }
+  function setMenu(open, focusButton) {
+    var button = menuButton();
+    if (!button) return;
+    button.setAttribute("aria-expanded", String(open));
+    if (!open && focusButton) button.focus();
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest(".menu-button");
+    if (button) { setMenu(button.getAttribute("aria-expanded") !== "true", false); return; }
+    var open = document.querySelector(".menu-button[aria-expanded=true]");
+    if (open && !event.target.closest("#main-nav")) setMenu(false, false);
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape") return;
+    var open = document.querySelector(".menu-button[aria-expanded=true]");
+    if (open) { event.preventDefault(); setMenu(false, true); }
+  });
+
+  // ---- Copy buttons: [data-copy] names the field whose text to copy (share and invitation links) ----
+  function copySelected(field) {
+    field.focus(); field.select();  // the old way, for an insecure context or a refused clipboard
+    return document.execCommand("copy") ? Promise.resolve() : Promise.reject(new Error("copy refused"));
+  }
+  function copyText(field) {
+    if (!navigator.clipboard || !window.isSecureContext) return copySelected(field);
+    return navigator.clipboard.writeText(field.value).catch(function () { return copySelected(field); });
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-copy]");
+    if (!button) return;
+    var field = document.getElementById(button.dataset.copy);
+    if (!field) return;
+    copyText(field).then(function () {
+      button.classList.add("is-copied");
+      announce("Link copied.");
+      var label = button.firstChild;
+      if (label && label.nodeType === 3) {
+        label.textContent = "Copied";
+        setTimeout(function () { label.textContent = "Copy"; button.classList.remove("is-copied"); }, 2000);
+      }
+    }, function () {
+      field.focus(); field.select();
+      announce("Copying was refused: the link is selected, press Ctrl+C to copy it.");
+    });
+  });
+
+  // ---- Size feedback: a broken custom size outlines its fields and offers the nearest valid one ----
+  function markSize(feedback) {
+    var options = feedback.closest(".options");
+    if (!options) return;
+    var invalid = !!feedback.querySelector("[data-size-invalid]");
+    options.querySelectorAll(".custom-size input").forEach(function (input) {
+      if (invalid) input.setAttribute("aria-invalid", "true");
+      else input.removeAttribute("aria-invalid");
+    });
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    var target = event.detail.target;
+    if (target && target.classList && target.classList.contains("size-feedback")) markSize(target);
+  });
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("[data-nearest-size]");
+    if (!button) return;
+    var options = button.closest(".options");
+    if (!options) return;
+    [["width", button.dataset.width], ["height", button.dataset.height]].forEach(function (pair) {
+      var input = options.querySelector(".custom-size input[name=" + pair[0] + "]");
+      if (input) { input.value = pair[1]; input.dispatchEvent(new Event("input", { bubbles: true })); }
+    });
+    var width = options.querySelector(".custom-size input[name=width]");
+    if (width) { width.dispatchEvent(new Event("change", { bubbles: true })); width.focus(); }
+    announce("Size set to " + button.dataset.width + " by " + button.dataset.height + ".");
+  });
+
+  // ---- Cancel says so at once: the card's next refresh shows the outcome ----------------------
+  document.addEventListener("htmx:beforeRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form.matches || !form.matches("form[data-cancel-form]")) return;
+    var button = form.querySelector("button[type=submit]");
+    if (button) { button.textContent = "Cancelling…"; button.disabled = true; }
+    var card = form.closest(".job");
+    if (card) card.setAttribute("aria-busy", "true");
+    announce("Cancelling…");
+  });
+
+  // ---- Gallery filters put only what is in use in the URL (no "q=&quality=&…") ---------------
+  document.addEventListener("htmx:configRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form.matches || !form.matches("form.filters")) return;
+    var data = event.detail.formData;
+    if (!data) return;
+    var names = [];
+    data.forEach(function (value, name) { if (names.indexOf(name) < 0) names.push(name); });
+    names.forEach(function (name) {
+      if (data.getAll(name).every(function (value) { return value === ""; })) data.delete(name);
+    });
+  });
+  document.addEventListener("submit", function (event) {
+    // Without htmx (or before it is ready) the browser sends the form: empty fields stay out of it too.
+    var form = event.target;
+    if (!form.matches || !form.matches("form.filters") || event.defaultPrevented) return;
+    form.querySelectorAll("input, select").forEach(function (field) {
+      if (field.name && field.value === "" && !field.disabled) {
+        field.disabled = true;
+        setTimeout(function () { field.disabled = false; }, 0);
+      }
+    });
+  });
+
   // ---- Ctrl/Cmd+Enter submits the form you are typing in ---------------------------------
   document.addEventListener("keydown", function (event) {
     if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
@@ -150,12 +261,50 @@
       button.setAttribute("aria-pressed", boxes.length && count === boxes.length ? "true" : "false");
     });
     form.classList.toggle("has-selection", count > 0);
+    // Compare takes exactly two: the checked pair opens on the compare page.
+    form.querySelectorAll("[data-compare-selected]").forEach(function (button) { button.disabled = count !== 2; });
     if (!count) form.querySelectorAll(".bulk-trash[open]").forEach(function (details) { details.open = false; });
     if (say) announce(text);
   }
 
+  // Gallery tiles in justified rows: each tile is given its picture's aspect (from the img's size).
+  function justify(root) {
+    var grids = root.matches && root.matches(".grid") ? [root] : Array.prototype.slice.call(root.querySelectorAll(".grid"));
+    grids.forEach(function (grid) {
+      grid.querySelectorAll(".tile").forEach(function (tile) {
+        var img = tile.querySelector(".tile-frame img");
+        var w = img && Number(img.getAttribute("width")), h = img && Number(img.getAttribute("height"));
+        if (w > 0 && h > 0) tile.style.setProperty("--ar", String(Math.max(1 / 3, Math.min(3, w / h))));
+      });
+      grid.classList.add("is-justified");
+    });
+  }
+
+  // The tile's star: favourite in place (the view answers htmx with a fragment we do not need).
+  document.addEventListener("click", function (event) {
+    var star = event.target.closest && event.target.closest("[data-tile-favourite]");
+    if (!star) return;
+    event.preventDefault();
+    var form = star.form, token = form && form.querySelector("input[name=csrfmiddlewaretoken]");
+    var body = new FormData();
+    body.append("favourite", star.value);
+    fetch(star.getAttribute("formaction"), {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "X-CSRFToken": token ? token.value : "", "HX-Request": "true" },
+    }).then(function (response) {
+      if (!response.ok) throw new Error(response.status);
+      var now = star.value === "1";
+      star.value = now ? "0" : "1";
+      star.setAttribute("aria-pressed", String(now));
+      var badge = star.closest(".tile").querySelector(".tile-badge");
+      if (badge) badge.hidden = !now;
+      announce(now ? "Added to your favourites." : "Removed from your favourites.");
+    }).catch(function () { announce("Could not change the favourite; try again."); });
+  });
+
   function showScripted(root) {
     if (!root.querySelectorAll) return;
+    justify(root);
     root.querySelectorAll("[data-js-only]").forEach(function (element) { element.hidden = false; });
     bulkForms(root).forEach(function (form) { updateSelection(form, false); });
   }
@@ -200,6 +349,15 @@
       }
       lastChecked = box;
       updateSelection(form, true);
+      return;
+    }
+    var compare = event.target.closest("[data-compare-selected]");
+    if (compare) {
+      var checked = tileChecks(compare.closest("form.bulk-form")).filter(function (b) { return b.checked; });
+      if (checked.length === 2) {
+        window.location.assign(compare.dataset.url + "?a=" + encodeURIComponent(checked[0].value) +
+                               "&b=" + encodeURIComponent(checked[1].value));
+      }
       return;
     }
     var control = event.target.closest("[data-select]");
@@ -359,6 +517,8 @@
   });
 
   function init() {
+    var menu = menuButton();
+    if (menu) menu.hidden = false;
     var selected = tabs().filter(function (tab) { return tab.getAttribute("aria-selected") === "true"; })[0];
     tabs().forEach(function (tab) { tab.tabIndex = tab === selected ? 0 : -1; });
     showShortcuts(document);

@@ -117,7 +117,7 @@ def test_select_a_range_collect_it_zip_two_and_trash_one(page, designer, gallery
     expect(confirm).to_be_hidden()
     bar.get_by_text("Move to trash…").click()
     confirm.click()
-    expect(page.locator(".messages")).to_contain_text("Moved 1 image(s) to the trash")
+    expect(page.locator(".messages")).to_contain_text("Moved 1 image to the trash")
     expect(page.locator("#grid .tile")).to_have_count(5)
     assert doomed.prompt not in tile_prompts(page)
     doomed.refresh_from_db()
@@ -163,7 +163,7 @@ def test_remove_from_a_collection_and_share_it_from_the_collections_page(page, d
     expect(page.locator("#bulk-tag-names option")).to_have_attribute("value", "harbour, blue hour")
     tags.fill("harbour, blue hour")
     tags.press("Enter")
-    expect(page.locator(".messages")).to_contain_text("Tagged 2 image(s) with blue hour, harbour.")
+    expect(page.locator(".messages")).to_contain_text("Tagged 2 images with blue hour, harbour.")
     assert sorted(images[2].tags.values_list("name", flat=True)) == ["blue hour", "harbour"]
 
     # In a collection's view the bar's own collection choice and the banner's both exist: removing

@@ -144,7 +144,7 @@ def test_generate_watch_the_job_then_find_open_and_download_the_image(page, work
     wait_until_loaded(tiles.first.locator("img"))
     assert_accessible_in_both_color_schemes(page)
 
-    tiles.first.get_by_role("link").click()
+    tiles.first.get_by_role("link", name=re.compile("^A lighthouse at dusk")).click()  # not its Download link
     expect(page).to_have_url(re.compile(rf"/gallery/{image.pk}/$"))
     metadata = page.locator("dl.meta")
     expect(metadata.locator("dt", has_text="Tokens")).to_be_visible()
@@ -220,8 +220,9 @@ def test_a_bad_custom_size_is_explained_beside_the_size_and_nothing_is_created(p
     form.get_by_label("Width (px)").fill("1000")
     form.get_by_label("Height (px)").fill("1000")
     feedback = form.locator(".size-feedback")
-    expect(feedback).to_contain_text("divisible by 16")  # said while typing, before any submit
-    expect(feedback).to_contain_text("1008x1008")
+    expect(feedback).to_contain_text("Width and height must be a multiple of 16")  # while typing, before submit
+    expect(form.get_by_label("Width (px)")).to_have_attribute("aria-invalid", "true")  # outlined
+    expect(feedback.get_by_role("button", name="Use nearest valid size: 1008×1008")).to_be_visible()
 
     mark_document(page)
     form.get_by_role("button", name="Generate").click()

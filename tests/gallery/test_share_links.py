@@ -67,7 +67,7 @@ def _original(image: Image) -> bytes:
 def _all_gone(token: str, positions=(0,)) -> bool:
     anonymous = Client()
     paths = [f"/s/{token}/", *(f"/s/{token}/{p}/{kind}/" for p in positions for kind in ("image", "thumbnail"))]
-    return all(anonymous.get(path).status_code == 404 for path in paths)
+    return all(anonymous.get(path).status_code in (404, 410) for path in paths)  # the page: 410 once revoked
 
 
 # -- opening -----------------------------------------------------------------------------------

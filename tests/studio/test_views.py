@@ -341,7 +341,8 @@ def test_jobs_of_others_are_not_found(bob_client, alice):
 
 def test_size_check_explains_the_rule_or_shows_shape_and_cost(alice_client):
     bad = alice_client.get("/size-check/", {"size": "custom", "width": "1000", "height": "1000"}).content.decode()
-    assert "divisible by 16" in bad and "1008x1008" in bad
+    assert "Width and height must be a multiple of 16 (1000 and 1000 are not)." in bad
+    assert 'data-width="1008" data-height="1008"' in bad and "Use nearest valid size: 1008×1008" in bad
     good = alice_client.get("/size-check/", {"size": "3840x2160", "quality": "high", "n": "2"}).content.decode()
     assert 'viewBox="0 0 3840 2160"' in good and "experimental" in good
     assert "26684" in good and "$0.8005" in good  # 2 × 13342 tokens at $30/M
@@ -393,3 +394,16 @@ def test_a_kept_mask_the_user_may_not_use_is_explained_beside_the_mask(alice_cli
     assert "no longer available" in _field_error(response, "mask")
     assert f"/gallery/inputs/{mask_id}/" not in response.content.decode()
     assert Job.objects.count() == 1
+
+
+@pytest.mark.parametrize(("params", "said", "nearest"), [
+    ({"width": "1000", "height": "1024"}, "Width must be a multiple of 16 (1000 is not).", "1008×1024"),
+    ({"width": "1536", "height": "1030"}, "Height must be a multiple of 16 (1030 is not).", "1536×1024"),
+    ({"width": "4096", "height": "2304"}, "The longer edge must be at most 3840 px.", "3840×2160"),
+    ({"width": "512", "height": "512"}, "The image must have at least", "816×816"),
+    ({"width": "3840", "height": "1008"}, "at most 3 times the short edge", None),
+])
+def test_size_check_says_the_rule_plainly_and_offers_the_nearest_valid_size(alice_client, params, said, nearest):
+    html = alice_client.get("/size-check/", {"size": "custom", **params}).content.decode()
+    assert said in html and "Invalid size" not in html
+    assert (f"Use nearest valid size: {nearest}" in html) if nearest else ("nearest" not in html)

@@ -22,7 +22,7 @@ from gallery.selectors import GALLERY_PAGE_SIZE, encode_cursor
 from imageapi.client import ImagesClient
 from imageapi.emulator import Emulator, EmulatorTransport
 from studio import benchmarks as in_flight_benchmarks
-from studio import upload_bench
+from studio import page_weight, upload_bench
 
 
 def _sizes(value: str) -> list[int]:
@@ -54,6 +54,8 @@ class Command(BaseCommand):
         parser.add_argument("--scale", type=_sizes, default=",".join(map(str, gallery_benchmarks.SCALES)),
                             help="Team sizes for the gallery at scale, comma-separated, or 0 to skip "
                                  "(default: %(default)s).")
+        parser.add_argument("--weight-only", action="store_true",
+                            help="Only the page weight in the browser (quick).")
         parser.add_argument("--repeats", type=int, default=gallery_benchmarks.REPEATS,
                             help="Requests per gallery case and size (default: %(default)s).")
         parser.add_argument("--in-flight", type=_sizes, default=",".join(map(str, in_flight_benchmarks.LOADS)),
@@ -66,7 +68,7 @@ class Command(BaseCommand):
                                  "or 0 to skip (default: %(default)s).")
 
     def handle(self, *, jobs: int, images: int, scale: list[int], repeats: int, in_flight: list[int],
-               in_flight_seconds: float, uploads: int, **options) -> None:
+               in_flight_seconds: float, uploads: int, weight_only: bool = False, **options) -> None:
         load = ", ".join(f"{value:.1f}" for value in os.getloadavg())  # other work on the machine skews times
         for name in ("studio", "django_tasks", "django_tasks_db"):
             logging.getLogger(name).setLevel(logging.WARNING)  # one line per job would bury the table
@@ -77,16 +79,22 @@ class Command(BaseCommand):
         try:
             with override_settings(MEDIA_ROOT=os.path.join(scratch.name, "media"), STATIC_ROOT=scratch.name,
                                    STUDIO_PROVIDER="offline", ALLOWED_HOSTS=["*"]):
-                rows = [*self._emulator(), *self._worker(jobs), *self._gallery(images)]
-                held = in_flight_benchmarks.run(in_flight, seconds=in_flight_seconds, log=self.stderr.write)
+                rows = [] if weight_only else [*self._emulator(), *self._worker(jobs), *self._gallery(images)]
+                held = [] if weight_only else in_flight_benchmarks.run(in_flight, seconds=in_flight_seconds,
+                                                                        log=self.stderr.write)
+                # Page weight as in production: no debug toolbar or debug-only assets.
+                with override_settings(DEBUG=False):
+                    weights = page_weight.measure()
+                rows += page_weight.rows(weights)
                 # Server time as in production: no template debugging (queries are still counted).
                 with override_settings(DEBUG=False):
-                    at_scale = gallery_benchmarks.run(scale, repeats=repeats, log=self.stderr.write) if scale else []
+                    at_scale = gallery_benchmarks.run(scale, repeats=repeats, log=self.stderr.write) \
+                        if scale and not weight_only else []
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
             scratch.cleanup()
         # A server of its own (gunicorn on a scratch database): the memory of one web process.
-        rows += upload_bench.run(log=self.stderr.write, repeats=uploads) if uploads else []
+        rows += upload_bench.run(log=self.stderr.write, repeats=uploads) if uploads and not weight_only else []
         self.stdout.write(f"Machine: {platform.machine()}, {platform.processor() or platform.platform()}, "
                           f"{os.cpu_count()} CPUs, Python {platform.python_version()}, database {connection.vendor}; "
                           f"{timezone.now():%Y-%m-%d}; load average at the start {load}\n")
@@ -96,6 +104,7 @@ class Command(BaseCommand):
         if held:
             self.stdout.write("\nCalls in flight at the upstream (the bench's own slow emulator over HTTP):\n")
             self.stdout.write("\n".join(in_flight_benchmarks.markdown(held, seconds=in_flight_seconds)))
+        self.stdout.write("\n".join(page_weight.details(weights)))
         if at_scale:
             self.stdout.write(f"\nGallery grid at scale, server time over {repeats} requests each:\n")
             self.stdout.write("\n".join(gallery_benchmarks.markdown(at_scale)))
