@@ -24,7 +24,6 @@ from types import FrameType
 
 from django.conf import settings
 from django.db import DatabaseError, close_old_connections, connections
-from django.db.models import Q
 from django.db.utils import OperationalError
 from django.utils import timezone
 from django_tasks_db.management.commands.db_worker import Worker
@@ -252,9 +251,16 @@ class ConcurrentWorker(Worker):
                       .values_list("pk", flat=True)[:500])
         if not queued:
             return []
-        for_them = DBTaskResult.objects.filter(args_kwargs__kwargs__job_id__in=queued)
-        live = for_them.filter(Q(status="READY") | Q(status="RUNNING", started_at__gte=cutoff))
-        alive = {int(job_id) for job_id in live.values_list("args_kwargs__kwargs__job_id", flat=True)}
+        for_them = DBTaskResult.objects.filter(args_kwargs__kwargs__job_id__in=queued, status__in=["READY", "RUNNING"])
+        # A task a busy worker claimed long ago may still be waiting for a free thread: it is
+        # lost only once that worker's heartbeat stopped too (else the job would run twice).
+        beating = set(WorkerHeartbeat.objects.filter(seen_at__gte=cutoff).values_list("worker_id", flat=True))
+        alive = {
+            int(job_id)
+            for job_id, status, started_at, worker_ids in for_them.values_list(
+                "args_kwargs__kwargs__job_id", "status", "started_at", "worker_ids")
+            if status == "READY" or (started_at and started_at >= cutoff) or (worker_ids and worker_ids[-1] in beating)
+        }
         lost = [pk for pk in queued if pk not in alive]
         ConcurrentWorker._end_stale_tasks(lost)
         for pk in lost:

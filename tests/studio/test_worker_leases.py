@@ -12,7 +12,7 @@ from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from studio import services
-from studio.models import Job
+from studio.models import Job, WorkerHeartbeat
 from studio.tasks import job_enqueue
 from studio.worker import ConcurrentWorker
 
@@ -149,6 +149,17 @@ def test_concurrent_posts_of_one_form_make_one_job(alice):
         thread.join(30)
     assert statuses == [200] * 5
     assert Job.objects.count() == 1 and DBTaskResult.objects.count() == 1
+
+
+def test_a_task_claimed_long_ago_by_a_live_worker_is_not_lost(alice):
+    job = _submit(alice, prompt="waits for a free thread")
+    long_ago = timezone.now() - timedelta(minutes=5)
+    Job.objects.update(created_at=long_ago)
+    DBTaskResult.objects.update(status="RUNNING", started_at=long_ago, worker_ids=["busy-worker"])
+    WorkerHeartbeat.objects.create(worker_id="busy-worker", seen_at=timezone.now())
+    assert ConcurrentWorker._requeue_lost() == []  # its worker is alive: queuing again would run it twice
+    WorkerHeartbeat.objects.filter(worker_id="busy-worker").update(seen_at=long_ago)
+    assert ConcurrentWorker._requeue_lost() == [job.pk]  # its worker stopped beating: the task is lost
 
 
 def test_a_queued_job_whose_task_was_lost_is_queued_again(alice):
