@@ -56,6 +56,7 @@ class Result:
     seconds: float
     peak_rss_mib: float | None = None
     outcomes: str = ""
+    peak_db_connections: int | None = None  # PostgreSQL: the database's connections, bench included
 
 
 def _free_port() -> int:
@@ -148,20 +149,25 @@ def _rss_mib(pid: int) -> float | None:
 def worker_run(calls: int, seconds: float, *, log: Callable[[str], object] = lambda _: None) -> Result:
     from studio import services
     from studio.models import Job
+    from studio.tasks import job_enqueue
 
     user = get_user_model().objects.create_user(f"bench-in-flight-{calls}-{time.monotonic_ns()}")
-    job_ids = [services.job_submit_generation(user=user, request={**REQUEST, "prompt": f"bench job {i % PROMPTS}"}).pk
+    job_ids = [services.job_submit_generation(user=user, enqueue=job_enqueue,
+                                             request={**REQUEST, "prompt": f"bench job {i % PROMPTS}"}).pk
                for i in range(calls)]
     with slow_upstream(seconds) as base_url:
         env = {**os.environ, "DATABASE_URL": _database_url(), "MEDIA_ROOT": str(settings.MEDIA_ROOT),
                "STUDIO_PROVIDER": "openai", "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": base_url + "/v1",
-               "STUDIO_REQUEST_TIMEOUT": str(seconds * 4)}
+               "STUDIO_REQUEST_TIMEOUT": str(seconds * 4),
+               # One organisation's load from one bench user: the per-person cap is not measured here.
+               "STUDIO_MAX_JOBS_PER_USER": str(calls)}
         started = time.perf_counter()
         process = subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
             [sys.executable, str(MANAGE), "worker", "--batch", "--concurrency", str(calls), "--interval", "0.05"],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         peak_rss: float | None = None
+        peak_connections = 0
         errors = bytearray()
         reader = threading.Thread(target=lambda: errors.extend(process.stderr.read()), daemon=True)
         reader.start()
@@ -169,6 +175,7 @@ def worker_run(calls: int, seconds: float, *, log: Callable[[str], object] = lam
         while process.poll() is None:
             rss = _rss_mib(process.pid)
             peak_rss = max(peak_rss or 0.0, rss or 0.0)
+            peak_connections = max(peak_connections, _database_connections())
             if time.perf_counter() > deadline:
                 process.kill()
                 log(f"worker at {calls}: killed after {deadline - started:.0f} s")
@@ -176,6 +183,8 @@ def worker_run(calls: int, seconds: float, *, log: Callable[[str], object] = lam
         elapsed = time.perf_counter() - started
         peak = in_flight(base_url)["peak"]
         reader.join(timeout=5)
+    if keep := os.environ.get("STUDIO_BENCH_WORKER_LOG"):  # the worker's whole log, to read a failure
+        Path(keep).write_bytes(bytes(errors))
     if process.returncode:
         log(f"worker at {calls} exited with {process.returncode}: {bytes(errors[-2000:]).decode(errors='replace')}")
     raised = Counter(line for line in bytes(errors).decode(errors="replace").splitlines()
@@ -188,7 +197,17 @@ def worker_run(calls: int, seconds: float, *, log: Callable[[str], object] = lam
                       .values_list("error_message", flat=True))
     if reasons:
         outcomes += "; failed with: " + "; ".join(f"“{reason}” ×{count}" for reason, count in reasons.most_common(2))
-    return Result("worker", calls, peak, elapsed, peak_rss_mib=peak_rss, outcomes=outcomes)
+    return Result("worker", calls, peak, elapsed, peak_rss_mib=peak_rss, outcomes=outcomes,
+                  peak_db_connections=peak_connections if connection.vendor == "postgresql" else None)
+
+
+def _database_connections() -> int:
+    """Connections to the bench's database now, all clients (PostgreSQL; 0 elsewhere)."""
+    if connection.vendor != "postgresql":
+        return 0
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        return int(cursor.fetchone()[0])
 
 
 def _outcomes(counts: Counter[str]) -> str:
@@ -208,11 +227,12 @@ def run(loads: tuple[int, ...] | list[int], *, seconds: float = SECONDS,
 
 def markdown(results: list[Result], *, seconds: float) -> list[str]:
     lines = [f"| load ({seconds:.0f}-second calls) | peak calls in flight at the upstream | wall time "
-             "| worker peak RSS | outcomes |",
-             "|---|--:|--:|--:|---|"]
+             "| worker peak RSS | peak database connections | outcomes |",
+             "|---|--:|--:|--:|--:|---|"]
     for result in results:
         who = "one ImagesClient, one thread per call" if result.mode == "client" else "manage.py worker --batch"
         rss = f"{result.peak_rss_mib:.0f} MiB" if result.peak_rss_mib else "—"
+        connections = f"{result.peak_db_connections}" if result.peak_db_connections else "—"
         lines.append(f"| {result.calls:,} calls, {who} | {result.peak_in_flight:,} | {result.seconds:.1f} s "
-                     f"| {rss} | {result.outcomes} |")
+                     f"| {rss} | {connections} | {result.outcomes} |")
     return lines

@@ -22,7 +22,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import audit_record
 from gallery.models import Image, InputImage
-from gallery.services import FileLedger, ImageOrigin, image_ingest, input_image_create
+from gallery.services import FileLedger, ImageOrigin, image_ingest, image_prepare, input_image_create
 from imageapi import pricing
 from imageapi.client import GeneratedImage, ImageResult, InputFile, PartialImage
 from imageapi.errors import ImageAPIError
@@ -420,10 +420,12 @@ def _complete(job: Job, result: ImageResult, owner: str) -> None:
     )
     ledger = FileLedger()
     try:
+        # Decoding, thumbnails and files before the transaction: its locks are held only for rows.
+        prepared = [image_prepare(received=received, ledger=ledger) for received in result.images]
         with transaction.atomic():
             images = [
-                image_ingest(received=received, origin=origin, cost_usd=share, ledger=ledger)
-                for received, share in zip(result.images, pricing.split_cost(cost, len(result.images)), strict=True)
+                image_ingest(received=ready.received, origin=origin, cost_usd=share, ledger=ledger, prepared=ready)
+                for ready, share in zip(prepared, pricing.split_cost(cost, len(prepared)), strict=True)
             ]
             action = AuditEvent.Action.EDITED if job.kind == Job.Kind.EDIT else AuditEvent.Action.GENERATED
             audit_record(actor=job.created_by, action=action, obj=job, space=job.space,

@@ -108,6 +108,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # A file, not memory: the worker's threads need real concurrent connections in tests too.
     # Named per process, so two test runs on one machine never share (and clobber) a database.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / f".test-db-{os.getpid()}.sqlite3")}
+# Django's backends, with a bound on the connections a worker's job threads hold at once
+# (studio/db_backends/gate.py: STUDIO_WORKER_DB_CONNECTIONS).
+DATABASES["default"]["ENGINE"] = {
+    "django.db.backends.sqlite3": "studio.db_backends.sqlite3",
+    "django.db.backends.postgresql": "studio.db_backends.postgresql",
+}.get(DATABASES["default"]["ENGINE"], DATABASES["default"]["ENGINE"])
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
@@ -182,7 +188,12 @@ STUDIO_HTTP_MAX_CONNECTIONS = env_int("STUDIO_HTTP_MAX_CONNECTIONS", 1000, minim
 STUDIO_HTTP_MAX_KEEPALIVE = env_int("STUDIO_HTTP_MAX_KEEPALIVE", 100, minimum=0, maximum=100_000)
 # How slow the offline emulator pretends to be (1.0 ≈ real pacing, 0 = instant).
 STUDIO_EMULATOR_LATENCY = env_float("STUDIO_EMULATOR_LATENCY", 1.0)
-STUDIO_WORKER_CONCURRENCY = env_int("STUDIO_WORKER_CONCURRENCY", 8, minimum=1, maximum=512)
+# Jobs mostly wait on the Images API: concurrency is images per minute x seconds per call / 60
+# (README). Their database work shares STUDIO_WORKER_DB_CONNECTIONS connections per worker.
+STUDIO_WORKER_CONCURRENCY = env_int("STUDIO_WORKER_CONCURRENCY", 200, minimum=1, maximum=5000)
+# Jobs one person may have running at once (all workers); more wait their turn in the queue.
+STUDIO_MAX_JOBS_PER_USER = env_int("STUDIO_MAX_JOBS_PER_USER", 50, minimum=1, maximum=100_000)
+STUDIO_WORKER_DB_CONNECTIONS = env_int("STUDIO_WORKER_DB_CONNECTIONS", 8, minimum=1, maximum=200)
 # Jobs: how many times a worker may take a job whose worker stopped, how long a lease lasts
 # without renewal, and how long SIGTERM lets calls in flight finish.
 STUDIO_JOB_MAX_ATTEMPTS = env_int("STUDIO_JOB_MAX_ATTEMPTS", 3, minimum=1, maximum=20)

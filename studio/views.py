@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -39,6 +40,7 @@ from .forms import CUSTOM_SIZE, EditForm, GenerateForm, new_submit_key
 from .models import Job, WorkerHeartbeat
 from .permissions import can_change_job, get_visible_job, visible_jobs
 from .ratelimit import rate_limit_message, submit_retry_after
+from .scheduling import waiting_reasons
 from .selectors import HEARTBEAT_STALE_SECONDS, recent_prompts, worker_alive
 from .tasks import job_enqueue
 
@@ -71,10 +73,20 @@ def _page(request: HttpRequest, *, generate_form: GenerateForm | None = None,
         "generate_form": generate_form or _generate_form(request),
         "edit_form": edit_form or _edit_form(request),
         "mode": mode,
-        "jobs": visible_jobs(request.user).select_related("space").prefetch_related(_ALIVE_IMAGES)[:RECENT_JOBS],
+        "jobs": _with_waiting(
+            visible_jobs(request.user).select_related("space").prefetch_related(_ALIVE_IMAGES)[:RECENT_JOBS]),
         "worker_alive": worker_alive(),
     }
     return render(request, "studio/home.html", context, status=status)
+
+
+def _with_waiting(jobs: Iterable[Job]) -> list[Job]:
+    """The jobs, each queued one told why it waits (``job.waiting``, for its card)."""
+    jobs = list(jobs)
+    reasons = waiting_reasons(jobs=jobs)
+    for job in jobs:
+        job.waiting = reasons.get(job.pk)
+    return jobs
 
 
 @require_GET
@@ -127,6 +139,7 @@ def _submitted(request: HttpRequest, *, form: GenerateForm | EditForm, job: Job 
     browser gets the whole page."""
     if request.htmx:
         if job is not None:  # the form stays filled in for the next job, with a key of its own
+            _with_waiting([job])
             form.data = form.data.copy()
             form.data["submit_key"] = new_submit_key()
         template = "studio/home.html#generate_form" if mode == "generate" else "studio/home.html#edit_form"
@@ -187,6 +200,7 @@ def edit(request: HttpRequest) -> HttpResponse:
 def job_card(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_object_or_404(visible_jobs(request.user).select_related("space").prefetch_related(_ALIVE_IMAGES),
                             pk=id_or_404(pk))
+    _with_waiting([job])
     return render(request, "studio/home.html#job_card", {"job": job, "worker_alive": worker_alive()})
 
 

@@ -32,7 +32,8 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 from gallery.services import TRASH_DAYS, trash_purge_expired
 
-from . import services, tasks
+from . import scheduling, services, tasks
+from .db_backends import gate
 from .models import Job, WorkerHeartbeat
 
 logger = logging.getLogger(__name__)
@@ -40,6 +41,9 @@ HEARTBEAT_SECONDS = 5.0
 RECOVERY_SECONDS = 10.0
 HOUSEKEEPING_SECONDS = 3600.0  # trash and storage are checked hourly, so nobody needs a cron job
 GONE_HEARTBEATS_AFTER = timedelta(days=1)
+# Tasks claimed per round: one short transaction each (on SQLite it holds the one write lock,
+# which completing jobs wait for), and the queue's order is read again between rounds.
+CLAIM_BATCH = 50
 
 
 class ConcurrentWorker(Worker):
@@ -55,6 +59,10 @@ class ConcurrentWorker(Worker):
         self.recovery_seconds = min(RECOVERY_SECONDS, lease / 3)
         self._exit = exit
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
+        # Job threads share a few database connections, however many calls are in flight; the
+        # worker's own loop (claims, heartbeats) keeps its connection outside the gate, so it
+        # never waits behind completing jobs.
+        self.db_gate = gate.Gate(min(concurrency, settings.STUDIO_WORKER_DB_CONNECTIONS))
         self._in_flight: set[Future] = set()
         self._job_ids: set[int] = set()
         self._lock = threading.Lock()
@@ -114,12 +122,16 @@ class ConcurrentWorker(Worker):
         self._beat()
         self._recover_now_and_then()
         self._housekeeping()
-        if self._free_slots() == 0:
+        free = min(self._free_slots(), CLAIM_BATCH)
+        if self.max_tasks is not None:
+            free = min(free, self.max_tasks - self._claimed)
+        if free <= 0:
             self._wait(self.interval)
             return
-        task_result, polled = self._claim_one()
-        if task_result is not None:
+        claimed, polled = self._claim(free)
+        for task_result in claimed:
             self._submit(task_result)
+        if claimed:
             if self.max_tasks is not None and self._claimed >= self.max_tasks:
                 self._done_with_batch = True
             return
@@ -166,25 +178,47 @@ class ConcurrentWorker(Worker):
         self._slot_freed.wait(seconds)
         self._slot_freed.clear()
 
-    def _claim_one(self) -> tuple[DBTaskResult | None, bool]:
+    def _claim(self, limit: int) -> tuple[list[DBTaskResult], bool]:
+        """Claim up to ``limit`` tasks, their jobs in the order ``scheduling.next_jobs`` gives (fair
+        between users and spaces, each user capped); then tasks whose job no longer waits (ended
+        or cancelled: they finish at once). Rows other workers have locked are skipped."""
         tasks_ = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
         if not self.process_all_queues:
             tasks_ = tasks_.filter(queue_name__in=self.queue_names)
         if self.excluded_queue_names:
             tasks_ = tasks_.exclude(queue_name__in=self.excluded_queue_names)
+        with self._lock:
+            taken = set(self._job_ids)
+        order = scheduling.next_jobs(limit=limit, taken=taken)
         try:
             with exclusive_transaction(tasks_.db):
-                task_result = tasks_.get_locked()  # skips rows other workers have locked
-                if task_result is not None:
+                if order:
+                    rank = {pk: index for index, pk in enumerate(order)}
+                    found = tasks_.filter(args_kwargs__kwargs__job_id__in=order).select_for_update(skip_locked=True)
+                    claimed = sorted(found, key=lambda task: rank.get(_job_id(task), len(rank)))[:limit]
+                else:
+                    claimed = self._stale_tasks(tasks_, limit)
+                for task_result in claimed:
                     task_result.claim(self.worker_id)
         except OperationalError as error:
             if is_locked_database_exception(error):
-                return None, False  # another worker holds the queue; try again shortly
+                return [], False  # another worker holds the queue; try again shortly
             raise
-        return task_result, True
+        return claimed, True
+
+    @staticmethod
+    def _stale_tasks(tasks_, limit: int) -> list[DBTaskResult]:
+        heads = list(tasks_.order_by("-priority", "enqueued_at").values_list("pk", "args_kwargs")[:200])
+        job_ids = {_job_id_of(args) for _, args in heads} - {None}
+        waiting = set(Job.objects.filter(pk__in=job_ids, status=Job.Status.QUEUED).values_list("pk", flat=True))
+        stale = [pk for pk, args in heads if _job_id_of(args) not in waiting][:limit]
+        return list(tasks_.filter(pk__in=stale).select_for_update(skip_locked=True)) if stale else []
 
     def _submit(self, task_result: DBTaskResult) -> None:
         self._claimed += 1
+        if (job_id := _job_id(task_result)) is not None:
+            with self._lock:
+                self._job_ids.add(job_id)  # counts as running for the scheduler from now on
         future = self._pool.submit(self._run_in_thread, task_result)
         with self._lock:
             self._in_flight.add(future)
@@ -192,9 +226,16 @@ class ConcurrentWorker(Worker):
 
     def _run_in_thread(self, task_result: DBTaskResult) -> None:
         token = services.LEASE_OWNER.set(self.worker_id)
-        job_id = (task_result.args_kwargs.get("kwargs") or {}).get("job_id")
+        job_id = _job_id(task_result)
         with self._lock:
             self._job_ids.add(job_id)
+        try:
+            with gate.use(self.db_gate):
+                self._run_gated(task_result, job_id)
+        finally:
+            services.LEASE_OWNER.reset(token)
+
+    def _run_gated(self, task_result: DBTaskResult, job_id: int | None) -> None:
         try:
             self.run_task(task_result)
         finally:
@@ -206,8 +247,7 @@ class ConcurrentWorker(Worker):
             except DatabaseError:
                 # Its lease is no longer renewed: another worker (or this one) will take it back.
                 logger.exception("job %s: could not check that it ended", job_id)
-            services.LEASE_OWNER.reset(token)
-            connections.close_all()  # this thread's connections only
+            connections.close_all()  # this thread's connections only (and its gate slot)
 
     def _done(self, future: Future) -> None:
         with self._lock:
@@ -292,3 +332,12 @@ class ConcurrentWorker(Worker):
         report = services.storage_check(repair=True)
         if report.problems:
             logger.warning("Storage check: %s", report.summary())
+
+
+def _job_id_of(args_kwargs: dict | None) -> int | None:
+    job_id = ((args_kwargs or {}).get("kwargs") or {}).get("job_id")
+    return int(job_id) if job_id is not None else None
+
+
+def _job_id(task_result: DBTaskResult) -> int | None:
+    return _job_id_of(task_result.args_kwargs)

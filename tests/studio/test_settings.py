@@ -85,7 +85,7 @@ GOOD_ENVIRONMENTS: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
     "defaults: offline, no key": ({}, {
         "STUDIO_PROVIDER": "offline", "key_is_set": False, "DEBUG": True,
         "OPENAI_BASE_URL": "https://api.openai.com/v1", "STUDIO_MAX_RETRIES": 2, "STUDIO_REQUEST_TIMEOUT": 600.0,
-        "ALLOWED_HOSTS": ["127.0.0.1", "localhost", "[::1]"], "DB_ENGINE": "django.db.backends.sqlite3",
+        "ALLOWED_HOSTS": ["127.0.0.1", "localhost", "[::1]"], "DB_ENGINE": "studio.db_backends.sqlite3",
     }),
     "a key means openai": ({"OPENAI_API_KEY": SECRET_KEY_VALUE}, {"STUDIO_PROVIDER": "openai", "key_is_set": True}),
     "a key with offline chosen": ({"OPENAI_API_KEY": SECRET_KEY_VALUE, "STUDIO_PROVIDER": "offline"},
@@ -100,7 +100,7 @@ GOOD_ENVIRONMENTS: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
          "STUDIO_EMULATOR_LATENCY": "0", "DATABASE_URL": "postgres://studio:pw@db.internal:5432/studio"},
         {"DEBUG": False, "SESSION_COOKIE_SECURE": True, "ALLOWED_HOSTS": ["studio.example.com", ".example.org"],
          "STUDIO_REQUEST_TIMEOUT": 120.0, "STUDIO_MAX_RETRIES": 0, "STUDIO_WORKER_CONCURRENCY": 16,
-         "STUDIO_EMULATOR_LATENCY": 0.0, "DB_ENGINE": "django.db.backends.postgresql", "DB_HOST": "db.internal"},
+         "STUDIO_EMULATOR_LATENCY": 0.0, "DB_ENGINE": "studio.db_backends.postgresql", "DB_HOST": "db.internal"},
     ),
 }
 

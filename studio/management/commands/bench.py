@@ -17,6 +17,7 @@ from django.test.utils import CaptureQueriesContext, override_settings, setup_te
 from django.utils import timezone
 
 from gallery import benchmarks as gallery_benchmarks
+from gallery import ingest_bench
 from gallery.models import Image
 from gallery.selectors import GALLERY_PAGE_SIZE, encode_cursor
 from imageapi.client import ImagesClient
@@ -79,7 +80,8 @@ class Command(BaseCommand):
         try:
             with override_settings(MEDIA_ROOT=os.path.join(scratch.name, "media"), STATIC_ROOT=scratch.name,
                                    STUDIO_PROVIDER="offline", ALLOWED_HOSTS=["*"]):
-                rows = [] if weight_only else [*self._emulator(), *self._worker(jobs), *self._gallery(images)]
+                rows = [] if weight_only else [*self._emulator(), *self._worker(jobs), *self._gallery(images),
+                                               *ingest_bench.rows(ingest_bench.run())]
                 held = [] if weight_only else in_flight_benchmarks.run(in_flight, seconds=in_flight_seconds,
                                                                         log=self.stderr.write)
                 # Page weight as in production: no debug toolbar or debug-only assets.

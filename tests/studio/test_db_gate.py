@@ -1,0 +1,102 @@
+"""The bound on the database connections a worker's job threads hold (studio.db_backends.gate)."""
+
+import threading
+
+import pytest
+from django.db import connection, connections
+
+from studio import services
+from studio.db_backends import gate
+from studio.models import Job
+from studio.tasks import job_enqueue
+from studio.worker import ConcurrentWorker
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_threads_in_a_gate_hold_no_more_connections_than_its_slots():
+    slots = gate.Gate(2)
+    inside = threading.Barrier(2, timeout=10)
+    held_at_once = []
+    lock = threading.Lock()
+    holding = [0]
+
+    def work(index):
+        with gate.use(slots):
+            connection.ensure_connection()
+            with lock:
+                holding[0] += 1
+                held_at_once.append(holding[0])
+            if index < 2:
+                inside.wait()  # the first two really hold their connections together
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT 1")
+            with lock:
+                holding[0] -= 1
+            connections.close_all()
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert not any(thread.is_alive() for thread in threads)
+    assert len(held_at_once) == 8
+    assert max(held_at_once) == slots.peak == 2
+    assert slots.held == 0  # every close gave its slot back
+
+
+def test_a_failed_connect_gives_its_slot_back(monkeypatch):
+    slots = gate.Gate(1)
+    errors = []
+
+    def work():
+        wrapper = connections.create_connection("default")
+        monkeypatch.setattr(type(wrapper).__mro__[2], "get_new_connection",
+                            lambda self, params: (_ for _ in ()).throw(OSError("refused")))
+        with gate.use(slots):
+            try:
+                wrapper.ensure_connection()
+            except OSError as error:
+                errors.append(error)
+
+    thread = threading.Thread(target=work)
+    thread.start()
+    thread.join(timeout=10)
+    assert errors and slots.held == 0
+
+
+def test_threads_outside_a_gate_connect_as_usual():
+    slots = gate.Gate(1)
+    slots.acquire()  # the only slot is taken: a gated thread would wait
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        slots.release()
+
+
+def test_many_jobs_in_flight_share_a_few_connections(alice, settings, monkeypatch):
+    settings.STUDIO_WORKER_DB_CONNECTIONS = 3
+    # Every call waits until all 12 are in flight: the jobs then complete together, as calls
+    # that started together do, and all need the database at once.
+    together = threading.Barrier(12, timeout=60)
+    original = services._call_api
+
+    def call(*args):
+        together.wait()
+        return original(*args)
+
+    monkeypatch.setattr(services, "_call_api", call)
+    jobs = [services.job_submit_generation(user=alice, enqueue=job_enqueue, request={
+        "model": "gpt-image-2", "prompt": f"picture {i}", "n": 1, "size": "1024x1024", "quality": "low"})
+        for i in range(12)]
+    worker = ConcurrentWorker(concurrency=12, queue_names=["default"], interval=0.02, batch=True,
+                              backend_name="default", startup_delay=False, max_tasks=None,
+                              worker_id="gate-worker", excluded_queue_names=[])
+    worker.run()
+    assert set(Job.objects.filter(pk__in=[job.pk for job in jobs]).values_list("status", flat=True)) == {
+        Job.Status.SUCCEEDED}
+    assert worker.db_gate.limit == 3
+    assert 1 <= worker.db_gate.peak <= 3
+    assert worker.db_gate.held == 0
