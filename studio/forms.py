@@ -27,6 +27,20 @@ PRESET_SIZES = {value for value, _ in rules.SIZE_PRESETS}
 INPUT_TOKEN = re.compile(r"(gallery|stored|upload):([0-9]{1,20})")
 
 
+def plain_size_error(size: str, message: str) -> str:
+    """A size rule broken, in plain words, for the studio's feedback beside the size fields (live
+    and on submit): which side, without the API's "Invalid size '…'." preamble (the fields show
+    the size already). The API's own messages (``imageapi.params.size_error``) stay as they are."""
+    parsed = rules.parse_size(size)
+    step = rules.SIZE_STEP
+    if parsed and (parsed[0] % step or parsed[1] % step):
+        sides = [name for name, value in zip(("Width", "Height"), parsed, strict=True) if value % step]
+        subject = "Width and height" if len(sides) == 2 else sides[0]
+        values = " and ".join(str(value) for value in parsed if value % step)
+        return f"{subject} must be a multiple of {step} ({values} {'are' if len(sides) == 2 else 'is'} not)."
+    return message.split(". ", 1)[1] if message.startswith("Invalid size '") and ". " in message else message
+
+
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(value, value.capitalize()) for value in values]
 
@@ -132,16 +146,27 @@ class ImageOptionsForm(forms.Form):
         if self.errors:
             return cleaned
         size = cleaned.get("size") or "auto"
-        if size == CUSTOM_SIZE:
+        custom = size == CUSTOM_SIZE
+        if custom:
             width, height = cleaned.get("width"), cleaned.get("height")
             if not width or not height:
                 self.add_error("size", "Enter a width and a height for a custom size.")
+                self._outline_custom_size()
                 return cleaned
             size = f"{width}x{height}"
         self.api_request = self._api_request(cleaned, size)
         for error in rules.validate_request(self.api_request, endpoint=self.endpoint):
-            self.add_error(error.param if error.param in self.fields else None, error.message)
+            message = plain_size_error(size, error.message) if error.param == "size" else error.message
+            self.add_error(error.param if error.param in self.fields else None, message)
+        if custom and self.has_error("size"):
+            self._outline_custom_size()
         return cleaned
+
+    def _outline_custom_size(self) -> None:
+        """A custom size's error sits under the size group; mark width and height invalid too, so
+        the fields typed into are outlined and announced (as the live feedback does)."""
+        for name in ("width", "height"):
+            self.fields[name].widget.attrs["aria-invalid"] = "true"
 
     def _api_request(self, cleaned: dict[str, Any], size: str) -> dict[str, Any]:
         request: dict[str, Any] = {

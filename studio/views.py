@@ -36,7 +36,7 @@ from teams.selectors import destinations_for, remembered_destination
 from teams.services import destination_remember
 
 from . import services
-from .forms import CUSTOM_SIZE, EditForm, GenerateForm, new_submit_key
+from .forms import CUSTOM_SIZE, EditForm, GenerateForm, new_submit_key, plain_size_error
 from .models import Job, WorkerHeartbeat
 from .permissions import can_change_job, get_visible_job, visible_jobs
 from .ratelimit import rate_limit_message, submit_retry_after
@@ -233,7 +233,7 @@ def size_check(request: HttpRequest) -> HttpResponse:
     if size == CUSTOM_SIZE:
         size = f"{request.GET.get('width', '').strip()}x{request.GET.get('height', '').strip()}"
     error = validate_size(size, model=settings.STUDIO_MODEL)
-    context: dict[str, Any] = {"error": _plain_size_error(size, error.message) if error else None,
+    context: dict[str, Any] = {"error": plain_size_error(size, error.message) if error else None,
                                "nearest": _nearest_valid_size(size) if error else None}
     if error is None:
         width, height = output_dimensions(size)
@@ -249,18 +249,6 @@ def size_check(request: HttpRequest) -> HttpResponse:
             cost=cost_usd(Usage(image_output=tokens), model=settings.STUDIO_MODEL),
         )
     return render(request, "studio/_size_check.html", context)
-
-
-def _plain_size_error(size: str, message: str) -> str:
-    """The rule in plain words, for the feedback beside the fields: which side, without the API's
-    "Invalid size '…'." preamble (the fields show the size already)."""
-    parsed = parse_size(size)
-    if parsed and (parsed[0] % SIZE_STEP or parsed[1] % SIZE_STEP):
-        sides = [name for name, value in zip(("Width", "Height"), parsed, strict=True) if value % SIZE_STEP]
-        subject = "Width and height" if len(sides) == 2 else sides[0]
-        return f"{subject} must be a multiple of {SIZE_STEP} ({' and '.join(str(v) for v in parsed if v % SIZE_STEP)}" \
-               f" {'are' if len(sides) == 2 else 'is'} not)."
-    return message.split(". ", 1)[1] if message.startswith("Invalid size '") and ". " in message else message
 
 
 def _nearest_valid_size(size: str) -> tuple[int, int] | None:

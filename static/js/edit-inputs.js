@@ -31,10 +31,23 @@
     this.max = Number(this.root.dataset.max) || 16;
     this.files = Array.prototype.slice.call(this.fileInput.files || []);
     this.drag = null;
+    this.state = this.root.querySelector("[data-inputs-state]");
+    this.enhance();
     this.placeFiles();
     this.bind();
     this.changed(null);
   }
+
+  // The native input's own text ("No file chosen", "2 files") knows only its files, not the
+  // gallery images listed: hide it behind its "Add images…" label and say the list's count.
+  Inputs.prototype.enhance = function () {
+    if (!this.state) return;
+    this.root.classList.add("is-enhanced");
+    this.root.querySelectorAll(".inputs-add, [data-inputs-state]").forEach(function (element) { element.hidden = false; });
+    var described = (this.fileInput.getAttribute("aria-describedby") || "").split(/\s+/).filter(Boolean);
+    if (described.indexOf(this.state.id) === -1) described.unshift(this.state.id);
+    this.fileInput.setAttribute("aria-describedby", described.join(" "));
+  };
 
   Inputs.prototype.items = function () { return Array.prototype.slice.call(this.list.children); };
 
@@ -172,6 +185,10 @@
     var items = this.items();
     this.list.hidden = !items.length;
     if (this.count) this.count.textContent = items.length ? items.length + " of " + this.max : "";
+    if (this.state) {
+      var stateText = items.length ? items.length + " image" + (items.length === 1 ? "" : "s") + " chosen" : "No images chosen";
+      if (this.state.textContent !== stateText) this.state.textContent = stateText;
+    }
     items.forEach(function (item, index) {
       var earlier = item.querySelector("[data-input-move='-1']"), later = item.querySelector("[data-input-move='1']");
       if (earlier) earlier.disabled = index === 0;

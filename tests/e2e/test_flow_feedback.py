@@ -8,6 +8,7 @@ Run with ``pytest -m e2e``.
 
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -26,6 +27,10 @@ SIZES = {
     "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "has_touch": True,
               "is_mobile": True},
 }
+
+
+PNG_1PX = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKm"
+                           "MIQAAAABJRU5ErkJggg==")
 
 
 def in_first_screen(locator) -> bool:
@@ -73,6 +78,21 @@ def test_edit_from_the_gallery_starts_empty_with_the_source_prompt_as_hint(open_
     prompt = page.locator("#edit-form").get_by_label("Prompt")
     expect(prompt).to_have_value("")
     expect(prompt).to_have_attribute("placeholder", re.compile("A tiled kitchen wall with copper pans"))
+    # The file control tells the whole state: the gallery image counts, no "No file chosen".
+    form = page.locator("#edit-form")
+    state = form.locator("[data-inputs-state]")
+    expect(state).to_have_text("1 image chosen")
+    expect(state).to_have_attribute("aria-live", "polite")
+    expect(form.get_by_text("Add images…", exact=True)).to_be_visible()
+    file_input = form.get_by_label("Add images…")
+    assert file_input.evaluate("el => el.id") == "edit-image"  # the label names the native input
+    assert file_input.bounding_box()["width"] <= 1  # drawn by its label, yet focusable and operable
+    expect(file_input).to_have_attribute("aria-describedby", re.compile(r"\bedit-image-state\b"))
+    file_input.set_input_files([{"name": "extra.png", "mimeType": "image/png", "buffer": PNG_1PX}])
+    expect(state).to_have_text("2 images chosen")
+    form.get_by_role("button", name="Remove: extra.png").click()
+    expect(state).to_have_text("1 image chosen")
+    assert_accessible_in_both_color_schemes(page)
     assert console_errors == []
 
 

@@ -228,7 +228,8 @@ def test_a_bad_custom_size_is_explained_beside_the_size_and_nothing_is_created(p
     form.get_by_role("button", name="Generate").click()
     form = page.locator("#generate-form")
     size_error = form.locator(".size-group .error")
-    expect(size_error).to_contain_text("divisible by 16")
+    expect(size_error).to_contain_text("Width and height must be a multiple of 16 (1000 and 1000 are not).")
+    expect(form.get_by_label("Width (px)")).to_have_attribute("aria-invalid", "true")  # outlined on submit too
     expect(form.get_by_label("Size preset")).to_have_attribute("aria-invalid", "true")
     expect(form.get_by_label("Size preset")).to_be_focused()  # the keyboard is taken to what needs fixing
     expect(form.get_by_label("Width (px)")).to_have_value("1000")  # values kept to correct

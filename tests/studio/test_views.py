@@ -98,8 +98,8 @@ def test_custom_size_and_compression_reach_the_request(alice_client):
 
 
 @pytest.mark.parametrize(("overrides", "field", "words"), [
-    ({"size": "custom", "width": "1000", "height": "1000"}, "size", "divisible by 16"),
-    ({"size": "custom", "width": "100", "height": "100"}, "size", "divisible by 16"),
+    ({"size": "custom", "width": "1000", "height": "1000"}, "size", "must be a multiple of 16"),
+    ({"size": "custom", "width": "100", "height": "100"}, "size", "must be a multiple of 16"),
     ({"size": "custom", "width": "4000", "height": "1024"}, "size", "3840"),
     ({"size": "custom", "width": "", "height": ""}, "size", "Enter a width and a height"),
     ({"prompt": "x" * 32_001}, "prompt", "maximum is 32,000"),
@@ -120,7 +120,7 @@ def test_generate_errors_appear_next_to_their_field_with_values_kept(alice_clien
 def test_a_bad_submit_without_htmx_shows_the_whole_page_with_errors(alice_client):
     response = alice_client.post("/generate/", {**GENERATE, "size": "custom", "width": "1000", "height": "1000"})
     assert response.status_code == 400
-    assert "divisible by 16" in _field_error(response, "size")
+    assert "must be a multiple of 16" in _field_error(response, "size")
 
 
 def test_edit_with_uploaded_images_and_mask(alice_client, alice):
