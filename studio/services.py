@@ -33,6 +33,7 @@ from teams.services import personal_space
 
 from .images_client import get_images_client
 from .models import Job, JobInput
+from .safety import safety_identifier
 
 logger = logging.getLogger(__name__)
 
@@ -306,7 +307,8 @@ def _call_api(job: Job, images: list[InputFile], mask: InputFile | None, owner: 
             raise JobCancelled
         _release_connection()
 
-    params = dict(job.request)
+    # Added at call time, so the stored request (copied to images, remixed) never carries it.
+    params = {**job.request, "safety_identifier": safety_identifier(user_id=job.created_by_id)}
     if job.kind == Job.Kind.EDIT:
         params.update(images=images, mask=mask)
     if not job.partial_images:
