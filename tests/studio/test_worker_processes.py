@@ -33,7 +33,8 @@ LEASE_SECONDS = 2
 # Lease, plus a third of one for the next recovery, plus the work itself: well inside a minute.
 BOUND_SECONDS = 60
 
-# A worker process; TEST_INGEST_DELAY slows the thumbnails down so that a kill lands mid-ingest.
+# A worker process; TEST_INGEST_DELAY slows each image's ingest (after the receipt, before the
+# commit) so that a kill lands mid-ingest.
 WORKER = """
 import faulthandler, os, signal, sys, time
 faulthandler.register(signal.SIGUSR1)  # the test asks for the threads' stacks when it times out
@@ -42,12 +43,12 @@ import django
 django.setup()
 delay = float(os.environ.get("TEST_INGEST_DELAY") or 0)
 if delay:
-    import gallery.services as gallery_services
-    original = gallery_services.make_thumbnail
-    def slow(data):
+    import studio.services as studio_services
+    original = studio_services.image_prepare
+    def slow(**kwargs):
         time.sleep(delay)
-        return original(data)
-    gallery_services.make_thumbnail = slow
+        return original(**kwargs)
+    studio_services.image_prepare = slow
 from django.core.management import call_command
 call_command("worker", "--interval", "0.1", "--concurrency", "4", "--worker-id", sys.argv[1])
 """
