@@ -48,11 +48,15 @@ def _generate(user, **request) -> Job:
     job = services.job_submit_generation(user=user, request={
         "model": "gpt-image-2", "prompt": "a lighthouse at dusk", "n": 1, "size": "1024x1024", "quality": "low",
         "output_format": "png", **request})
-    # As in production, what the job leaves for after its commit (its receipt's removal) happens.
+    _run(job)
+    return job
+
+
+def _run(job: Job) -> None:
+    # As after a real commit: the worker then drops the job's receipt files (the images replace them).
     with TestCase.captureOnCommitCallbacks(execute=True):
         services.job_run(job_id=job.pk)
     job.refresh_from_db()
-    return job
 
 
 def _edit(user) -> Job:
@@ -65,10 +69,7 @@ def _edit(user) -> Job:
         images=[services.Upload(data=source, info=inspect_image(source), name="room.png")],
         mask=services.Upload(data=mask, info=inspect_image(mask), name="mask.png"),
     )
-    # As in production, what the job leaves for after its commit (its receipt's removal) happens.
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        services.job_run(job_id=job.pk)
-    job.refresh_from_db()
+    _run(job)
     return job
 
 
@@ -237,8 +238,10 @@ def test_a_failed_ingest_leaves_no_object_behind(s3, alice, monkeypatch):
 
     monkeypatch.setattr(Image, "save", broken_save)
     job = _generate(alice)
-    assert job.status == Job.Status.FAILED
-    assert s3.listing() == []
+    assert job.status != Job.Status.SUCCEEDED and not Image.objects.exists()
+    # The images written before the failure are gone; only the API's answer may stay, as its receipt.
+    assert s3.listing("images/") == [] and s3.listing("thumbs/") == []
+    assert set(s3.listing()) <= {item["name"] for item in (job.receipt or {}).get("images", [])}
 
 
 

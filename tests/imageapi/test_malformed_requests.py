@@ -203,8 +203,10 @@ def test_an_unexpected_exception_is_openais_500_body_and_is_logged(
     http_api: httpx.Client, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
 ) -> None:
     monkeypatch.setattr(pictures, "generate_picture", _broken)
+    # A prompt no other test drew: the emulator serves a picture it drew before from its cache.
     with caplog.at_level(logging.ERROR, logger="imageapi.emulator.handler"):
-        response = http_api.post("/images/generations", json={"prompt": "a fox", "size": "1024x1024"})
+        response = http_api.post("/images/generations", json={"prompt": "a fox the emulator never drew",
+                                                                "size": "1024x1024"})
     error = assert_openai_error(response, 500, type_="server_error")
     assert error["param"] is None and error["code"] is None
     assert response.headers["x-request-id"].startswith("req_")
@@ -215,8 +217,9 @@ def test_a_failure_mid_stream_ends_with_an_error_event(api: httpx.Client, monkey
                                                        caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setattr(pictures, "partial_previews", _broken)
     with caplog.at_level(logging.ERROR, logger="imageapi.emulator.handler"):
-        response = api.post("/images/generations", json={"prompt": "a fox", "size": "1024x1024", "stream": True,
-                                                         "partial_images": 1, "quality": "low"})
+        response = api.post("/images/generations", json={
+            "prompt": "a fox never drawn mid-stream", "size": "1024x1024", "stream": True,
+            "partial_images": 1, "quality": "low"})
     assert response.status_code == 200
     frame = response.text.strip().split("\n\n")[-1]
     event, data = frame.split("\n")
