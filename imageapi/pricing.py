@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_UP, Decimal
 from typing import Any
 
 from .catalogue import DEFAULT_MODEL, MODELS, ModelEntry, TokenRule, default_entry, entry_for
@@ -211,3 +211,32 @@ def split_cost(total: Decimal, parts: int, *, places: int = 8) -> list[Decimal]:
     shares = [share] * parts
     shares[0] += total.quantize(quantum) - share * parts
     return shares
+
+
+# What ``auto`` may pick: the sizes the reference lists for it. A budget reserves the dearest.
+AUTO_SIZE_CANDIDATES = ((1024, 1024), (1536, 1024), (1024, 1536))
+
+
+def reservation_usd(*, model: str, size: str, quality: str, n: int = 1, partial_images: int = 0,
+                    prompt: str = "", input_images: tuple[tuple[int, int], ...] = ()) -> Decimal:
+    """The most a call may cost, reserved against budgets before it is sent: ``auto`` quality or
+    size at the upper end of its range, the prompt at one token per UTF-8 byte (a token is
+    never shorter), input images by the estimate rule."""
+    rule = token_rule_for(model)
+    known = tuple(rule.grid or next(iter(rule.table.values()), {}))
+    qualities = (quality,) if quality in known else known
+    parsed = parse_size(size)
+    if parsed is not None:
+        sizes: tuple[tuple[int, int], ...] = (parsed,)
+    elif rule.kind == "table":
+        sizes = tuple(parsed_key for key in rule.table if (parsed_key := parse_size(key)))
+    else:
+        sizes = AUTO_SIZE_CANDIDATES
+    per_image = max(output_image_tokens(width, height, each, model=model)
+                    for width, height in sizes for each in qualities)
+    usage = Usage(
+        text_input=len(prompt.encode()),
+        image_input=sum(estimate_input_image_tokens(width, height) for width, height in input_images),
+        image_output=n * per_image + partial_images * PARTIAL_IMAGE_TOKENS,
+    )
+    return cost_usd(usage, model=model).quantize(Decimal("0.00000001"), rounding=ROUND_UP)

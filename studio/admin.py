@@ -2,7 +2,9 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from gallery.admin import ReadOnlyInline, SpaceFilter
+from teams.models import Budget
 
+from . import spending
 from .models import Job, JobInput, WorkerHeartbeat
 
 
@@ -37,3 +39,21 @@ class JobAdmin(admin.ModelAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ["worker_id", "seen_at", "in_flight"]
+
+
+@admin.register(Budget)
+class BudgetAdmin(admin.ModelAdmin):
+    """Monthly budgets, with what each has used this month (spent plus reserved)."""
+
+    list_display = ["__str__", "monthly_usd", "used_this_month", "left_this_month", "updated_at"]
+    list_select_related = ["space", "user"]
+    raw_id_fields = ["user"]
+    search_fields = ["space__name", "user__username"]
+
+    @admin.display(description="Used this month (USD)")
+    def used_this_month(self, budget: Budget) -> str:
+        return f"{spending.budget_state(budget=budget).used:.2f}"
+
+    @admin.display(description="Left (USD)")
+    def left_this_month(self, budget: Budget) -> str:
+        return f"{spending.budget_state(budget=budget).left:.2f}"

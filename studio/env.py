@@ -8,6 +8,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -107,3 +108,15 @@ def env_proxy_header(name: str) -> tuple[str, str] | None:
         return (header if header.startswith("HTTP_") else f"HTTP_{header}", value)
 
     return _get(name, None, parse, "HEADER,value such as X-Forwarded-Proto,https")
+
+
+def env_timezone(name: str, default: str) -> str:
+    """An IANA time zone name (``Europe/Paris``), checked against the zone database."""
+    def parse(raw: str) -> str:
+        try:
+            ZoneInfo(raw)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError("no such time zone") from None
+        return raw
+
+    return _get(name, default, parse, "an IANA time zone name such as UTC or Europe/Paris")

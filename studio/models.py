@@ -60,6 +60,9 @@ class Job(models.Model):
 
     usage = models.JSONField(default=dict, blank=True)
     cost_usd = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
+    # The most the job may cost, held against every budget that applies from submit until it
+    # ends; then it counts at ``cost_usd`` (see ``studio.spending``).
+    reserved_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)
     request_id = models.CharField(max_length=128, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
 

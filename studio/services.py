@@ -9,6 +9,7 @@ from collections.abc import Callable, Sequence
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -31,6 +32,7 @@ from imageapi.pricing import Usage
 from teams.models import Space
 from teams.services import personal_space
 
+from . import spending
 from .images_client import get_images_client
 from .models import Job, JobInput
 from .safety import safety_identifier
@@ -80,6 +82,15 @@ def _existing_submit(user: Any, submit_key: str) -> Job | None:
     return Job.objects.filter(created_by=user, submit_key=submit_key).first() if submit_key else None
 
 
+def _reserve(*, user: Any, space: Space, request: dict[str, Any],
+             input_images: Sequence[tuple[int, int]] = ()) -> Decimal:
+    """Hold the job's upper-end cost against every budget that applies, or raise
+    ``spending.BudgetExceeded`` (the job is not saved and never reaches the API)."""
+    amount = spending.job_reservation(request=request, input_images=input_images)
+    spending.budget_reserve(user=user, space=space, amount=amount)
+    return amount
+
+
 def job_submit_generation(
     *, user: Any, request: dict[str, Any], space: Space | None = None, submit_key: str = "",
     enqueue: Enqueue | None = None,
@@ -91,9 +102,12 @@ def job_submit_generation(
         return existing
     try:
         with transaction.atomic():
+            space = space or personal_space(user=user)
+            reserved = _reserve(user=user, space=space, request=request)
             job = Job.objects.create(
-                created_by=user, space=space or personal_space(user=user), kind=Job.Kind.GENERATE,
+                created_by=user, space=space, kind=Job.Kind.GENERATE,
                 model=request["model"], prompt=request["prompt"], request=request, submit_key=submit_key,
+                reserved_usd=reserved,
             )
             _queue_on_commit(job, enqueue)
     except IntegrityError:
@@ -116,12 +130,15 @@ def job_submit_edit(
     ledger = FileLedger()
     try:
         with transaction.atomic():
+            space = space or personal_space(user=user)
+            reserved = _reserve(user=user, space=space, request=request,
+                                input_images=[(upload.info.width, upload.info.height) for upload in images])
             stored = [_stored(upload, user=user, role=InputImage.Role.IMAGE, ledger=ledger) for upload in images]
             stored_mask = _stored(mask, user=user, role=InputImage.Role.MASK, ledger=ledger) if mask else None
             job = Job.objects.create(
-                created_by=user, space=space or personal_space(user=user), kind=Job.Kind.EDIT,
+                created_by=user, space=space, kind=Job.Kind.EDIT,
                 model=request["model"], prompt=request["prompt"],
-                request=request, mask=stored_mask, submit_key=submit_key,
+                request=request, mask=stored_mask, submit_key=submit_key, reserved_usd=reserved,
             )
             JobInput.objects.bulk_create(
                 JobInput(job=job, input_image=input_image, position=position)

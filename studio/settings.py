@@ -20,6 +20,7 @@ from .env import (
     env_path,
     env_proxy_header,
     env_str,
+    env_timezone,
     env_url,
 )
 
@@ -199,6 +200,8 @@ STUDIO_WORKER_DB_CONNECTIONS = env_int("STUDIO_WORKER_DB_CONNECTIONS", 8, minimu
 STUDIO_JOB_MAX_ATTEMPTS = env_int("STUDIO_JOB_MAX_ATTEMPTS", 3, minimum=1, maximum=20)
 STUDIO_JOB_LEASE_SECONDS = env_float("STUDIO_JOB_LEASE_SECONDS", 30.0, minimum=1.0)
 STUDIO_SHUTDOWN_GRACE = env_float("STUDIO_SHUTDOWN_GRACE", 30.0)
+# Budgets run by calendar month in this time zone.
+STUDIO_BUDGET_TIMEZONE = env_timezone("STUDIO_BUDGET_TIMEZONE", "UTC")
 
 LOGGING = {
     "version": 1,

@@ -42,6 +42,7 @@ from .permissions import can_change_job, get_visible_job, visible_jobs
 from .ratelimit import rate_limit_message, submit_retry_after
 from .scheduling import waiting_reasons
 from .selectors import HEARTBEAT_STALE_SECONDS, recent_prompts, worker_alive
+from .spending import BudgetExceeded
 from .tasks import job_enqueue
 
 logger = logging.getLogger(__name__)
@@ -173,9 +174,14 @@ def generate(request: HttpRequest) -> HttpResponse:
         return _rate_limited(request, form=form, mode="generate", retry_after=retry_after)
     job = None
     if form.is_valid():
-        job = services.job_submit_generation(user=request.user, request=form.api_request, space=form.destination,
-                                             submit_key=form.cleaned_data.get("submit_key") or "",
-                                             enqueue=job_enqueue)
+        try:
+            job = services.job_submit_generation(user=request.user, request=form.api_request,
+                                                 space=form.destination,
+                                                 submit_key=form.cleaned_data.get("submit_key") or "",
+                                                 enqueue=job_enqueue)
+        except BudgetExceeded as refused:
+            form.add_error(None, str(refused))
+            return _submitted(request, form=form, job=None, mode="generate")
         logger.debug("job %s submitted: %r", job.pk, job.prompt)  # the user's words: DEBUG only
         destination_remember(user=request.user, space=form.destination)
     return _submitted(request, form=form, job=job, mode="generate")
@@ -188,9 +194,14 @@ def edit(request: HttpRequest) -> HttpResponse:
         return _rate_limited(request, form=form, mode="edit", retry_after=retry_after)
     job = None
     if form.is_valid():
-        job = services.job_submit_edit(user=request.user, request=form.api_request, images=form.uploads,
-                                       mask=form.mask_upload, space=form.destination,
-                                       submit_key=form.cleaned_data.get("submit_key") or "", enqueue=job_enqueue)
+        try:
+            job = services.job_submit_edit(user=request.user, request=form.api_request, images=form.uploads,
+                                           mask=form.mask_upload, space=form.destination,
+                                           submit_key=form.cleaned_data.get("submit_key") or "",
+                                           enqueue=job_enqueue)
+        except BudgetExceeded as refused:
+            form.add_error(None, str(refused))
+            return _submitted(request, form=form, job=None, mode="edit")
         logger.debug("job %s submitted: %r", job.pk, job.prompt)  # the user's words: DEBUG only
         destination_remember(user=request.user, space=form.destination)
     return _submitted(request, form=form, job=job, mode="edit")

@@ -23,3 +23,12 @@ class InvitationForm(forms.Form):
 
 class RoleForm(forms.Form):
     role = forms.ChoiceField(choices=Role.choices)
+
+
+class BudgetForm(forms.Form):
+    """A team owner sets the team's monthly budget, or a member's inside the team; blank removes it."""
+
+    member = forms.IntegerField(required=False, widget=forms.HiddenInput)  # a user id; empty: the whole team
+    usd = forms.DecimalField(required=False, min_value=0, max_digits=12, decimal_places=2,
+                             label="Monthly budget (USD)", help_text="Leave empty for no budget.",
+                             widget=forms.NumberInput(attrs={"step": "0.01", "min": "0", "inputmode": "decimal"}))

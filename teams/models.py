@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
 
@@ -93,3 +94,58 @@ class Preference(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.destination}"
+
+
+class Budget(models.Model):
+    """A monthly cap in USD on what jobs may cost: a team's (``space``), a user's across all their
+    spaces (``user``), or a member's inside a team (both). The jobs reserve against it; the
+    ledger is on the jobs (``studio.spending``)."""
+
+    space = models.ForeignKey(Space, null=True, blank=True, on_delete=models.CASCADE, related_name="budgets",
+                              limit_choices_to={"kind": Space.Kind.TEAM})
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE,
+                             related_name="budgets")
+    monthly_usd = models.DecimalField(max_digits=12, decimal_places=2, help_text="USD per calendar month.")
+    updated_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["space__name", "user__username"]
+        constraints = [
+            models.CheckConstraint(condition=models.Q(space__isnull=False) | models.Q(user__isnull=False),
+                                   name="budget_has_a_scope"),
+            models.CheckConstraint(condition=models.Q(monthly_usd__gte=0), name="budget_not_negative"),
+            models.UniqueConstraint(fields=["space"], condition=models.Q(user__isnull=True),
+                                    name="one_budget_per_team"),
+            models.UniqueConstraint(fields=["user"], condition=models.Q(space__isnull=True),
+                                    name="one_budget_per_user"),
+            models.UniqueConstraint(fields=["space", "user"], condition=models.Q(space__isnull=False,
+                                                                                user__isnull=False),
+                                    name="one_budget_per_member"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope_label}: ${self.monthly_usd}/month"
+
+    def clean(self) -> None:
+        if self.space_id is None and self.user_id is None:
+            raise ValidationError("A budget needs a team, a user, or both.")
+        if self.space_id is not None and not self.space.is_team:
+            raise ValidationError({"space": "Budgets are set on teams; a personal space is covered by its "
+                                            "owner's budget."})
+        if (self.space_id is not None and self.user_id is not None
+                and not Membership.objects.filter(space_id=self.space_id, user_id=self.user_id).exists()):
+            raise ValidationError({"user": f"{self.user} is not a member of {self.space}."})
+
+    @property
+    def scope(self) -> str:
+        if self.space_id and self.user_id:
+            return "member"
+        return "team" if self.space_id else "user"
+
+    @property
+    def scope_label(self) -> str:
+        if self.scope == "member":
+            return f"{self.user} in {self.space}"
+        if self.scope == "team":
+            return f"the team “{self.space}”"
+        return f"{self.user} (all spaces)"

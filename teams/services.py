@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.contrib.auth import get_user_model
@@ -15,7 +16,7 @@ from django.utils import timezone
 from audit.models import AuditEvent
 from audit.services import audit_record
 
-from .models import Invitation, Membership, Preference, Role, Space
+from .models import Budget, Invitation, Membership, Preference, Role, Space
 
 INVITATION_LIFETIME = timedelta(days=7)
 
@@ -122,3 +123,32 @@ def destination_remember(*, user: Any, space: Space) -> None:
 def user_by_username_or_email(value: str) -> Any | None:
     User = get_user_model()
     return User.objects.filter(Q(username__iexact=value) | Q(email__iexact=value)).first()
+
+
+def budget_set(*, usd: Decimal | None, space: Space | None = None, user: Any = None) -> Budget | None:
+    """Set (or with ``usd=None`` remove) the monthly budget of a team (``space``), of a user in
+    all their spaces (``user``), or of a member inside a team (both). The caller checks the
+    right to do so (``teams.permissions``)."""
+    if space is None and user is None:
+        raise ValidationError("A budget needs a team, a user, or both.")
+    if space is not None and not space.is_team:
+        raise ValidationError("Budgets are set on teams; a personal space is covered by its owner's budget.")
+    if space is not None and user is not None and not Membership.objects.filter(space=space, user=user).exists():
+        raise ValidationError(f"{user} is not a member of {space}.")
+    if usd is not None and usd < 0:
+        raise ValidationError("A budget cannot be negative.")
+    if usd is not None:
+        usd = usd.quantize(Decimal("0.01"))  # budgets are in cents, as stored
+    with transaction.atomic():
+        current = Budget.objects.select_for_update().filter(space=space, user=user).order_by("pk").first()
+        if usd is None:
+            if current is not None:
+                current.delete()
+            budget = None
+        elif current is None:
+            budget = Budget.objects.create(space=space, user=user, monthly_usd=usd)
+        else:
+            current.monthly_usd, current.updated_at = usd, timezone.now()
+            current.save(update_fields=["monthly_usd", "updated_at"])
+            budget = current
+    return budget

@@ -11,5 +11,6 @@ urlpatterns = [
     path("<id:pk>/members/<id:membership_pk>/role/", views.member_role, name="member_role"),
     path("<id:pk>/members/<id:membership_pk>/remove/", views.member_remove, name="member_remove"),
     path("<id:pk>/activity/", views.activity, name="activity"),
+    path("<id:pk>/budget/", views.budget, name="budget"),
     path("join/<str:token>/", views.accept, name="accept"),
 ]

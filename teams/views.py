@@ -13,8 +13,8 @@ from audit.models import AuditEvent
 
 from . import services
 from .activity import IMAGE_REF, openable_objects
-from .forms import InvitationForm, RoleForm, TeamForm
-from .models import Invitation, Membership, Space
+from .forms import BudgetForm, InvitationForm, RoleForm, TeamForm
+from .models import Budget, Invitation, Membership, Space
 from .permissions import Action, can, get_space_for, get_visible_space
 from .selectors import teams_of
 
@@ -47,7 +47,35 @@ def team_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "invite_form": InvitationForm(),
         "role_choices": RoleForm.base_fields["role"].choices,
     }
+    if may_manage:
+        budgets = {budget.user_id: budget.monthly_usd for budget in Budget.objects.filter(space=team)}
+        context["team_budget"] = budgets.get(None)
+        context["member_budgets"] = [(membership, budgets.get(membership.user_id))
+                                     for membership in context["memberships"]]
     return render(request, "teams/detail.html", context)
+
+
+@require_POST
+def budget(request: HttpRequest, pk: int) -> HttpResponse:
+    """Owners set the team's monthly budget, or a member's inside the team."""
+    team = _managed_team(request, pk)
+    form = BudgetForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Enter a budget of zero or more US dollars, with at most two decimals, "
+                                "or leave it empty for none.")
+        return redirect("teams:detail", pk=team.pk)
+    member = None
+    if form.cleaned_data["member"] is not None:
+        member = get_object_or_404(Membership, space=team, user_id=form.cleaned_data["member"]).user
+    usd = form.cleaned_data["usd"]
+    try:
+        services.budget_set(space=team, user=member, usd=usd)
+    except ValidationError as error:
+        messages.error(request, " ".join(error.messages))
+        return redirect("teams:detail", pk=team.pk)
+    whose = f"{member.get_username()}’s budget in “{team.name}”" if member else f"The budget of “{team.name}”"
+    messages.success(request, f"{whose} is now ${usd:.2f} a month." if usd is not None else f"{whose} is removed.")
+    return redirect("teams:detail", pk=team.pk)
 
 
 def _managed_team(request: HttpRequest, pk: int) -> Space:

@@ -103,6 +103,7 @@ def _known_urls(world: World) -> dict[str, str]:
         "teams:member_role": f"/teams/{team}/members/{world.membership.pk}/role/",
         "teams:member_remove": f"/teams/{team}/members/{world.membership.pk}/remove/",
         "teams:activity": f"/teams/{team}/activity/", "teams:accept": f"/teams/join/{world.invitation.token}/",
+        "teams:budget": f"/teams/{team}/budget/",
         "share": f"/s/{world.link.token}/", "share_file": f"/s/{world.link.token}/0/image/",
         "login": "/accounts/login/", "logout": "/accounts/logout/", "healthz": "/healthz",
     }
