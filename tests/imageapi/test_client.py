@@ -12,10 +12,9 @@ import base64
 import io
 import json
 import logging
-import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from email.utils import formatdate
 from typing import Any
 
@@ -26,7 +25,7 @@ from PIL import Image
 from imageapi import client as client_module
 from imageapi.client import ImageResult, ImagesClient, InputFile, PartialImage
 from imageapi.client import retry_delay as real_retry_delay
-from imageapi.emulator import FAULT_NAMES, Emulator, EmulatorTransport, make_server
+from imageapi.emulator import FAULT_NAMES, Emulator, EmulatorTransport
 from imageapi.emulator.usage import count_text_tokens
 from imageapi.errors import (
     APIConnectionError,
@@ -43,6 +42,8 @@ from imageapi.errors import (
 )
 from imageapi.pricing import PARTIAL_IMAGE_TOKENS, output_image_tokens
 from tests.factories import make_mask, make_png
+
+from .served import serving
 
 API_KEY = "sk-test-SECRETKEY0123456789"
 KEY_FRAGMENT = "SECRETKEY"  # what must never show, even in part
@@ -873,20 +874,6 @@ def test_no_log_record_shows_the_key(make_client: Callable[..., ImagesClient], e
 
 
 # -- over real HTTP --------------------------------------------------------------------------
-
-@contextmanager
-def serving(emulator: Emulator) -> Iterator[str]:
-    """The emulator behind a real loopback server; yields its base URL."""
-    server = make_server(emulator, port=0, quiet=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
 
 def make_client_over_http(base_url: str, **options: Any) -> ImagesClient:
     return ImagesClient(api_key=API_KEY, base_url=base_url, timeout=10, sleep=lambda _: None, **options)

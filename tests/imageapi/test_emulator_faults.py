@@ -6,37 +6,20 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import httpx
 import pytest
 
 from imageapi.client import ImagesClient
-from imageapi.emulator import FAULT_KEY_HEADER, Emulator, make_server
+from imageapi.emulator import FAULT_KEY_HEADER, Emulator
 from imageapi.emulator.faults import Fault, FaultCounter
 from imageapi.errors import APIConnectionError, RateLimitError
 
+from .served import serving
+
 API_KEY = "sk-test-faults"
 SIZE = "1024x640"
-
-
-@contextmanager
-def serving(emulator: Emulator) -> Iterator[str]:
-    server = make_server(emulator, port=0, quiet=True)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
-
-
-@pytest.fixture
-def emulator() -> Emulator:
-    return Emulator()
 
 
 @pytest.fixture

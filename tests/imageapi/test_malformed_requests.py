@@ -25,11 +25,6 @@ AUTH = {"Authorization": "Bearer sk-malformed"}
 
 
 @pytest.fixture
-def emulator() -> Emulator:
-    return Emulator()
-
-
-@pytest.fixture
 def api(emulator: Emulator) -> Iterator[httpx.Client]:
     with httpx.Client(transport=EmulatorTransport(emulator), base_url="https://api.openai.com/v1",
                       headers=AUTH) as client:
