@@ -29,6 +29,12 @@ NO_CHROMIUM = f"Debian's chromium is not installed at {CHROMIUM} (apt-get instal
 # Generous: a slow two-core CI machine runs the browser, the server and the worker at once.
 TIMEOUT_MS = 20_000
 JOB_TIMEOUT_MS = 30_000
+# The two screens every designer-facing browser test runs on.
+SIZES = {
+    "desktop": {"viewport": {"width": 1440, "height": 900}},
+    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "has_touch": True,
+              "is_mobile": True},
+}
 WORKER_STOP_SECONDS = 30
 
 

@@ -8,19 +8,12 @@ from __future__ import annotations
 
 import pytest
 
-from .conftest import HAS_CHROMIUM, NO_CHROMIUM
+from .conftest import HAS_CHROMIUM, NO_CHROMIUM, SIZES
 
 pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CHROMIUM)]
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
-
-SIZES = {
-    "desktop": {"viewport": {"width": 1440, "height": 900}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "has_touch": True,
-              "is_mobile": True},
-}
-
 
 @pytest.mark.parametrize("size", SIZES)
 def test_the_admin_image_list_is_light_and_offers_no_add(open_page, designer, console_errors, size):

@@ -13,7 +13,7 @@ import re
 
 import pytest
 
-from .conftest import HAS_CHROMIUM, NO_CHROMIUM
+from .conftest import HAS_CHROMIUM, NO_CHROMIUM, SIZES
 from .test_edit_inputs import gallery_image
 from .test_studio_flow import assert_accessible_in_both_color_schemes, log_in
 
@@ -21,13 +21,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CH
 
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
-
-SIZES = {
-    "desktop": {"viewport": {"width": 1440, "height": 900}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "device_scale_factor": 2, "has_touch": True,
-              "is_mobile": True},
-}
-
 
 PNG_1PX = base64.b64decode("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKm"
                            "MIQAAAABJRU5ErkJggg==")
