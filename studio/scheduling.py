@@ -34,8 +34,9 @@ class _Queued:
     space: int
 
 
-def _running_counts(field: str) -> Counter[int]:
-    rows = Job.objects.filter(status=Job.Status.RUNNING).order_by().values(field).annotate(n=Count("pk"))
+def _running_counts(field: str, *, besides: Collection[int]) -> Counter[int]:
+    rows = (Job.objects.filter(status=Job.Status.RUNNING).exclude(pk__in=besides)
+            .order_by().values(field).annotate(n=Count("pk")))
     return Counter({row[field]: row["n"] for row in rows})
 
 
@@ -45,15 +46,20 @@ def next_jobs(*, limit: int, taken: Collection[int] = (), per_user: int | None =
     per_user = settings.STUDIO_MAX_JOBS_PER_USER if per_user is None else per_user
     if limit <= 0:
         return []
-    by_user, by_space = _running_counts("created_by"), _running_counts("space")
+    taken = set(taken)
+    by_user = _running_counts("created_by", besides=taken)
+    by_space = _running_counts("space", besides=taken)
+    # This worker's own jobs count whether their rows say queued or running yet: read in one
+    # query, a job that starts meanwhile cannot slip between two counts and be missed.
+    for user, space in Job.objects.filter(pk__in=taken, status__in=[Job.Status.QUEUED, Job.Status.RUNNING]
+                                          ).values_list("created_by", "space"):
+        by_user[user] += 1
+        by_space[space] += 1
     queues: dict[tuple[int, int], deque[_Queued]] = defaultdict(deque)
     rows = (Job.objects.filter(status=Job.Status.QUEUED, cancel_requested=False)
             .order_by("created_at", "pk").values_list("pk", "created_by", "space")[:SCAN_LIMIT])
     for pk, user, space in rows:
-        if pk in taken:
-            by_user[user] += 1
-            by_space[space] += 1
-        else:
+        if pk not in taken:
             queues[(user, space)].append(_Queued(pk, user, space))
     return _round_robin(queues, by_user, by_space, limit=limit, per_user=per_user)
 

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -170,41 +170,33 @@ def _rate_limited(request: HttpRequest, *, form: GenerateForm | EditForm, mode: 
 @require_POST
 def generate(request: HttpRequest) -> HttpResponse:
     form = _generate_form(request, data=request.POST)
-    if (retry_after := submit_retry_after(user=request.user)) is not None:
-        return _rate_limited(request, form=form, mode="generate", retry_after=retry_after)
-    job = None
-    if form.is_valid():
-        try:
-            job = services.job_submit_generation(user=request.user, request=form.api_request,
-                                                 space=form.destination,
-                                                 submit_key=form.cleaned_data.get("submit_key") or "",
-                                                 enqueue=job_enqueue)
-        except BudgetExceeded as refused:
-            form.add_error(None, str(refused))
-            return _submitted(request, form=form, job=None, mode="generate")
-        logger.debug("job %s submitted: %r", job.pk, job.prompt)  # the user's words: DEBUG only
-        destination_remember(user=request.user, space=form.destination)
-    return _submitted(request, form=form, job=job, mode="generate")
+    return _submit(request, form=form, mode="generate", submit=lambda **common: services.job_submit_generation(
+        request=form.api_request, **common))
 
 
 @require_POST
 def edit(request: HttpRequest) -> HttpResponse:
     form = _edit_form(request, data=request.POST, files=request.FILES)
+    return _submit(request, form=form, mode="edit", submit=lambda **common: services.job_submit_edit(
+        request=form.api_request, images=form.uploads, mask=form.mask_upload, **common))
+
+
+def _submit(request: HttpRequest, *, form: GenerateForm | EditForm, mode: str,
+            submit: Callable[..., Job]) -> HttpResponse:
+    """One submit of either form: rate limit, validation, budget, then the job (once per submit key)."""
     if (retry_after := submit_retry_after(user=request.user)) is not None:
-        return _rate_limited(request, form=form, mode="edit", retry_after=retry_after)
+        return _rate_limited(request, form=form, mode=mode, retry_after=retry_after)
     job = None
     if form.is_valid():
         try:
-            job = services.job_submit_edit(user=request.user, request=form.api_request, images=form.uploads,
-                                           mask=form.mask_upload, space=form.destination,
-                                           submit_key=form.cleaned_data.get("submit_key") or "",
-                                           enqueue=job_enqueue)
+            job = submit(user=request.user, space=form.destination,
+                         submit_key=form.cleaned_data.get("submit_key") or "", enqueue=job_enqueue)
         except BudgetExceeded as refused:
             form.add_error(None, str(refused))
-            return _submitted(request, form=form, job=None, mode="edit")
+            return _submitted(request, form=form, job=None, mode=mode)
         logger.debug("job %s submitted: %r", job.pk, job.prompt)  # the user's words: DEBUG only
         destination_remember(user=request.user, space=form.destination)
-    return _submitted(request, form=form, job=job, mode="edit")
+    return _submitted(request, form=form, job=job, mode=mode)
 
 
 @require_GET
