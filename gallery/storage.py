@@ -116,12 +116,13 @@ class CopyReport:
         return len(self.copied) + len(self.skipped)
 
 
-def _walk(storage: Storage, folder: str = "") -> Iterator[str]:
+def stored_names(storage: Storage, folder: str = "") -> Iterator[str]:
+    """Every file name under ``folder`` of ``storage``, depth first (disk or bucket alike)."""
     directories, files = storage.listdir(folder)
     for name in sorted(files):
         yield f"{folder}/{name}" if folder else name
     for directory in sorted(directories):
-        yield from _walk(storage, f"{folder}/{directory}" if folder else directory)
+        yield from stored_names(storage, f"{folder}/{directory}" if folder else directory)
 
 
 def storage_copy(*, source: Storage, destination: Storage, dry_run: bool = False,
@@ -130,7 +131,7 @@ def storage_copy(*, source: Storage, destination: Storage, dry_run: bool = False
     name them stay right. A file already there with the same size is skipped, so an interrupted
     copy is finished by running it again; one there with another size (a broken upload) is replaced."""
     report = CopyReport()
-    for name in _walk(source):
+    for name in stored_names(source):
         size = source.size(name)
         try:
             present = destination.size(name) == size

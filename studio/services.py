@@ -24,6 +24,7 @@ from audit.models import AuditEvent
 from audit.services import audit_record
 from gallery.models import Image, InputImage
 from gallery.services import FileLedger, ImageOrigin, image_ingest, image_prepare, input_image_create
+from gallery.storage import stored_names
 from imageapi import pricing
 from imageapi.client import GeneratedImage, ImageResult, InputFile, PartialImage
 from imageapi.errors import ImageAPIError
@@ -625,16 +626,7 @@ class StorageReport:
 
 
 def _stored_names(folder: str) -> list[str]:
-    names: list[str] = []
-    if not default_storage.exists(folder):
-        return names
-    stack = [folder]
-    while stack:
-        current = stack.pop()
-        directories, files = default_storage.listdir(current)
-        stack += [f"{current}/{name}" for name in directories]
-        names += [f"{current}/{name}" for name in files]
-    return names
+    return list(stored_names(default_storage, folder)) if default_storage.exists(folder) else []
 
 
 def _older_than(name: str, cutoff: datetime) -> bool:

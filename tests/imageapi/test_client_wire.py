@@ -30,6 +30,8 @@ from imageapi.errors import (
 from imageapi.images import sniff_format
 from tests.factories import make_png
 
+from .test_client import Script
+
 API_KEY = "sk-test-wire"
 PROMPT = "A kite over the dunes"
 
@@ -50,16 +52,6 @@ def sse(*events: dict[str, Any], event_names: tuple[str, ...] = ()) -> bytes:
         name = event_names[position] if position < len(event_names) else event.get("type", "error")
         frames.append(f"event: {name}\ndata: {json.dumps(event)}\n\n")
     return "".join(frames).encode()
-
-
-class Script:
-    def __init__(self, *responses: httpx.Response) -> None:
-        self.responses = list(responses)
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.responses.pop(0)
 
 
 @pytest.fixture

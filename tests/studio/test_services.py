@@ -7,6 +7,7 @@ from django_tasks_db.models import DBTaskResult
 from PIL import Image as PILImage
 
 from gallery.models import Image, InputImage
+from gallery.storage import stored_names
 from imageapi.params import ImageInfo
 from imageapi.pricing import Usage, cost_usd, output_image_tokens
 from studio import services
@@ -37,16 +38,8 @@ def _upload(data: bytes) -> services.Upload:
 
 
 def _stored_files():
-    names = []
-    for folder in ("images", "thumbs", "inputs", "previews"):
-        if default_storage.exists(folder):
-            stack = [folder]
-            while stack:
-                current = stack.pop()
-                dirs, files = default_storage.listdir(current)
-                stack += [f"{current}/{d}" for d in dirs]
-                names += [f"{current}/{f}" for f in files]
-    return names
+    return [name for folder in ("images", "thumbs", "inputs", "previews")
+            if default_storage.exists(folder) for name in stored_names(default_storage, folder)]
 
 
 def test_submit_enqueues_the_job_once_the_transaction_commits(alice, django_capture_on_commit_callbacks):
