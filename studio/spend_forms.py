@@ -30,6 +30,8 @@ class SpendFilterForm(forms.Form):
     def __init__(self, *args: Any, members: list[str] | None = None, models: list[str] | None = None,
                  spaces: list[tuple[int, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        if not self.is_bound:  # the month shown is the one the page shows
+            self.initial.setdefault("month", f"{_today():%Y-%m}")
         for name, values in (("member", members), ("model", models)):
             if values is None:
                 del self.fields[name]
@@ -70,9 +72,13 @@ class SpendFilterForm(forms.Form):
             return Period.days(cleaned["since"], cleaned["until"])
         if cleaned.get("month"):
             return Period.month_of(cleaned["month"])
-        return Period.month_of(timezone.localtime(timezone=budget_zone()).date())
+        return Period.month_of(_today())
 
     def filters(self) -> dict[str, Any]:
         """The member, model and space chosen (each empty when none is)."""
         cleaned = self.cleaned_data if self.is_valid() else {}
         return {name: cleaned.get(name) or None for name in ("member", "model", "space") if name in self.fields}
+
+
+def _today() -> date:
+    return timezone.localtime(timezone=budget_zone()).date()

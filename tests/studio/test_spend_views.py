@@ -195,6 +195,7 @@ def test_the_chart_is_an_svg_hidden_from_screen_readers_beside_its_table(alice_c
     assert '<svg viewBox="0 0 ' in content and 'aria-hidden="true"' in content
     assert content.count('class="spend-chart-bar"') == 1
     assert "<caption" in content and 'style="' not in content  # the CSP forbids inline styles
+    assert content.count('aria-labelledby="group-1-heading"') == 2  # the section, and its scrolling table
 
 
 def test_the_page_costs_the_same_queries_for_3_jobs_as_for_30(alice_client, alice, django_assert_max_num_queries):
@@ -282,3 +283,27 @@ def test_job_cards_say_what_a_failed_or_cancelled_job_cost(alice_client, alice):
     assert "may have been billed (up to $0.25)" in card(lost)
     assert "Cost: nothing billed" in card(refused)
     assert "price unknown" in card(unpriced) and "$None" not in card(unpriced)
+
+
+# -- the admin ----------------------------------------------------------------------------------------
+
+
+def test_the_job_admin_totals_the_jobs_its_filters_keep(admin_client, alice, bob):
+    _job(alice, cost="0.30")
+    _job(bob, cost="0.20", model="gpt-image-1")
+    _job(bob, cost=None, reserved="0.50", status=Job.Status.FAILED, interrupted=1)
+
+    response = admin_client.get(reverse("admin:studio_job_changelist"))
+    assert response.status_code == 200
+    spend = response.context["spend"]
+    assert (spend["totals"].jobs, spend["totals"].spent, spend["totals"].uncertain) == (
+        3, Decimal("1.00"), Decimal("0.50"))
+    by_member = dict(spend["groups"])["Member"]
+    assert [(row.label, row.totals.spent) for row in by_member] == [("bob", Decimal("0.70")),
+                                                                    ("alice", Decimal("0.30"))]
+    assert "data-spend-summary" in response.content.decode()
+
+    filtered = admin_client.get(reverse("admin:studio_job_changelist"), {"status__exact": "failed"})
+    assert filtered.context["spend"]["totals"].spent == Decimal("0.50")
+    searched = admin_client.get(reverse("admin:studio_job_changelist"), {"q": "alice"})
+    assert searched.context["spend"]["totals"].spent == Decimal("0.30")
