@@ -28,8 +28,8 @@ def _seed_this_month(user) -> int:
 
     start, _ = month_bounds()
     days = set()
-    for when, cost in [(start + timedelta(hours=1), "0.40"), (start + timedelta(hours=2), "0.10"),
-                       (start + timedelta(hours=3), "0.05")] + [(None, "0.25"), (None, "0.35")]:
+    first_day = [(start + timedelta(hours=hour), cost) for hour, cost in ((1, "0.40"), (2, "0.10"), (3, "0.05"))]
+    for when, cost in [*first_day, (None, "0.25"), (None, "0.35")]:
         job = JobFactory(created_by=user, cost_usd=Decimal(cost), reserved_usd=Decimal("0.50"))
         if when is not None:
             Job.objects.filter(pk=job.pk).update(created_at=when)
@@ -52,7 +52,7 @@ def test_the_spend_chart_renders_on_a_phone_and_a_desktop_without_console_errors
     expect(chart).to_be_visible()
     expect(chart.locator("rect.spend-chart-bar")).to_have_count(days_with_spend)
     box = chart.bounding_box()
-    assert box["height"] > 100 and 0 <= box["x"] and box["x"] + box["width"] <= width
+    assert box["height"] > 100 and box["x"] >= 0 and box["x"] + box["width"] <= width
     assert page.evaluate("document.documentElement.scrollWidth") <= width  # nothing wider than the screen
     expect(page.locator("[data-total=spent]")).to_have_text("$1.15")
     expect(page.get_by_role("table", name="Spend by day")).to_contain_text("$1.15" if days_with_spend == 1 else "$0.55")
