@@ -209,7 +209,7 @@ def most_expensive_images(jobs: QuerySet[Job], *, user: Any, limit: int = TOP_IM
 
 def ledger(jobs: QuerySet[Job]) -> QuerySet[Job]:
     """The jobs, newest first, each with ``may_have_been_billed`` and ``price_unknown``."""
-    return (jobs.select_related("created_by", "space")
+    return (jobs.select_related("created_by", "space").defer("receipt")
             .annotate(may_have_been_billed=ExpressionWrapper(MAY_HAVE_BEEN_BILLED, output_field=BooleanField()),
                       price_unknown=ExpressionWrapper(PRICE_UNKNOWN, output_field=BooleanField()))
             .order_by("-created_at", "-id"))
@@ -257,7 +257,7 @@ def ledger_csv(jobs: QuerySet[Job]) -> Iterator[str]:
     """The CSV ledger, line by line, read from the database in chunks (never all in memory)."""
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_HEADER)
-    for job in ledger(jobs).defer("receipt").iterator(chunk_size=CSV_CHUNK):
+    for job in ledger(jobs).iterator(chunk_size=CSV_CHUNK):
         yield writer.writerow([csv_safe(cell) for cell in _csv_row(job)])
 
 

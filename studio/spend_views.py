@@ -69,8 +69,8 @@ def _csv(request: HttpRequest, scope: SpendScope) -> HttpResponse:
         return HttpResponse(f"Invalid filters: {errors}", status=400, content_type="text/plain; charset=utf-8")
     period = form.period()
     jobs = period.jobs(ledger.filter_jobs(scope.jobs, **form.filters()))
-    whose = {"mine": request.user.get_username(), "team": f"team-{scope.team.pk if scope.team else ''}",
-             "all": "all"}[scope.kind]
+    # Names stay ASCII whoever asks (a header is Latin-1): the scope, never a username.
+    whose = f"team-{scope.team.pk}" if scope.team else scope.kind
     response = StreamingHttpResponse(ledger.ledger_csv(jobs), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (f'attachment; filename="spend-{whose}-{period.first_day:%Y%m%d}-'
                                        f'{period.last_day:%Y%m%d}.csv"')

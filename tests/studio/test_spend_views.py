@@ -220,7 +220,7 @@ def test_the_csv_is_streamed_as_an_attachment(alice_client, alice):
     response = alice_client.get(reverse("studio:spend_csv"), {"month": "2026-03"})
     assert response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"] == 'attachment; filename="spend-alice-20260301-20260331.csv"'
+    assert response["Content-Disposition"] == 'attachment; filename="spend-mine-20260301-20260331.csv"'
 
 
 # -- the header, the 80% warning, the job cards ----------------------------------------------------------
