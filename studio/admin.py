@@ -1,13 +1,15 @@
 from typing import Any
 
 from django.contrib import admin
+from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
+from django.utils import timezone
 
 from gallery.admin import ReadOnlyInline, SpaceFilter
 from teams.models import Budget
 
-from . import ledger, spending
-from .models import Job, JobInput, WorkerHeartbeat
+from . import ledger, pricebook, spending
+from .models import Job, JobInput, PriceEntry, WorkerHeartbeat
 
 
 class JobInputInline(ReadOnlyInline):
@@ -17,7 +19,7 @@ class JobInputInline(ReadOnlyInline):
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = ["id", "created_by", "kind", "status", "model", "short_prompt", "attempts",
-                    "reserved_usd", "cost_usd", "created_at"]
+                    "reserved_usd", "cost_usd", "price_unknown", "created_at"]
     list_filter = ["status", "kind", "model", SpaceFilter]
     list_select_related = ["created_by"]
     list_per_page = 50
@@ -75,3 +77,33 @@ class BudgetAdmin(admin.ModelAdmin):
     @admin.display(description="Left (USD)")
     def left_this_month(self, budget: Budget) -> str:
         return f"{spending.budget_state(budget=budget).left:.2f}"
+
+
+@admin.register(PriceEntry)
+class PriceEntryAdmin(admin.ModelAdmin):
+    """The price book: staff add an entry from the date a price applies. An entry that has priced
+    a job keeps its rates (read-only) and cannot be deleted, so past jobs keep their cost."""
+
+    list_display = ["model", "valid_from", "is_current", "text_input", "text_cached_input", "image_input",
+                    "image_cached_input", "image_output", "text_output", "note"]
+    list_filter = ["model"]
+    ordering = ["model", "-valid_from"]
+    search_fields = ["model", "note"]
+    date_hierarchy = "valid_from"
+    fields = ["model", "valid_from", *PriceEntry.RATES, "note"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PriceEntry]:
+        return pricebook.with_current_flag(super().get_queryset(request))
+
+    def get_changeform_initial_data(self, request: HttpRequest) -> dict[str, str]:
+        # The studio's warning links here with ?model=<id>.
+        return {**super().get_changeform_initial_data(request), "valid_from": timezone.now().date().isoformat()}
+
+    def get_readonly_fields(self, request: HttpRequest, obj: PriceEntry | None = None) -> list[str]:
+        if obj is not None and obj.jobs.exists():
+            return ["model", "valid_from", *PriceEntry.RATES]
+        return []
+
+    @admin.display(boolean=True, description="Current")
+    def is_current(self, entry: PriceEntry) -> bool:
+        return entry.valid_from == entry.current_from

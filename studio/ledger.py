@@ -208,10 +208,10 @@ def most_expensive_images(jobs: QuerySet[Job], *, user: Any, limit: int = TOP_IM
 
 
 def ledger(jobs: QuerySet[Job]) -> QuerySet[Job]:
-    """The jobs, newest first, each with ``may_have_been_billed`` and ``price_unknown``."""
+    """The jobs, newest first, each with ``may_have_been_billed`` and ``billed_at_unknown_price``."""
     return (jobs.select_related("created_by", "space").defer("receipt")
             .annotate(may_have_been_billed=ExpressionWrapper(MAY_HAVE_BEEN_BILLED, output_field=BooleanField()),
-                      price_unknown=ExpressionWrapper(PRICE_UNKNOWN, output_field=BooleanField()))
+                      billed_at_unknown_price=ExpressionWrapper(PRICE_UNKNOWN, output_field=BooleanField()))
             .order_by("-created_at", "-id"))
 
 
@@ -261,6 +261,11 @@ def ledger_csv(jobs: QuerySet[Job]) -> Iterator[str]:
         yield writer.writerow([csv_safe(cell) for cell in _csv_row(job)])
 
 
+def _plain(amount: Decimal | None) -> str:
+    """Dollars as plain digits (never ``0E-8``); empty when unknown."""
+    return "" if amount is None else f"{amount:f}"
+
+
 def _csv_row(job: Job) -> Iterable[Any]:
     zone = budget_zone()
     usage = job.usage or {}
@@ -272,7 +277,7 @@ def _csv_row(job: Job) -> Iterable[Any]:
         parameters.get("size", "auto"), parameters.get("quality", "auto"), job.n,
         json.dumps(parameters, sort_keys=True, separators=(",", ":")), job.prompt,
         usage.get("input_tokens", ""), usage.get("output_tokens", ""), usage.get("total_tokens", ""),
-        job.reserved_usd, "" if job.cost_usd is None else job.cost_usd, job.status,
-        "yes" if job.may_have_been_billed else "no", "yes" if job.price_unknown else "no",
+        "" if job.price_unknown else _plain(job.reserved_usd), _plain(job.cost_usd), job.status,
+        "yes" if job.may_have_been_billed else "no", "yes" if job.billed_at_unknown_price else "no",
         job.error_code, job.request_id,
     ]

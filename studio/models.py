@@ -7,6 +7,39 @@ from django.db import models
 from django.utils import timezone
 
 
+class PriceEntry(models.Model):
+    """What one model costs from a date on: USD per 1M tokens, standard tier (the price book).
+
+    An entry applies from 00:00 UTC on ``valid_from`` until the model's next entry. A job records
+    the entry valid when it was submitted and is priced with it, so a new entry never changes
+    what past jobs cost; to change a price, add an entry from the date it applies. A rate the
+    model does not bill is empty. Seeded from the references (``studio.pricebook``)."""
+
+    RATES = ("text_input", "text_cached_input", "image_input", "image_cached_input", "image_output", "text_output")
+
+    model = models.CharField(max_length=64, help_text="A model id of the catalogue (imageapi/catalogue.py); "
+                                                      "its dated snapshots share its prices.")
+    valid_from = models.DateField(help_text="Applies from 00:00 UTC on this date on.")
+    text_input = models.DecimalField("text in", max_digits=10, decimal_places=4, null=True, blank=True)
+    text_cached_input = models.DecimalField("cached text in", max_digits=10, decimal_places=4, null=True, blank=True)
+    image_input = models.DecimalField("image in", max_digits=10, decimal_places=4, null=True, blank=True)
+    image_cached_input = models.DecimalField("cached image in", max_digits=10, decimal_places=4, null=True,
+                                             blank=True)
+    image_output = models.DecimalField("image out", max_digits=10, decimal_places=4)
+    text_output = models.DecimalField("text out", max_digits=10, decimal_places=4, null=True, blank=True,
+                                      help_text="Empty: not billed.")
+    note = models.CharField(max_length=300, blank=True, help_text="Where the price comes from.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["model", "-valid_from"]
+        verbose_name_plural = "price book"
+        constraints = [models.UniqueConstraint(fields=["model", "valid_from"], name="one_price_per_model_and_date")]
+
+    def __str__(self) -> str:
+        return f"{self.model} from {self.valid_from:%Y-%m-%d}"
+
+
 class Job(models.Model):
     """One call to the Images API, from the moment it is asked for to its result."""
 
@@ -60,6 +93,10 @@ class Job(models.Model):
 
     usage = models.JSONField(default=dict, blank=True)
     cost_usd = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
+    # The price book's entry valid at submit: the job is priced with it whenever it ends. None with
+    # ``price_unknown``: the model had no price then, so ``cost_usd`` stays empty, never $0.
+    price_entry = models.ForeignKey(PriceEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
+    price_unknown = models.BooleanField(default=False)
     # The most the job may cost, held against every budget that applies from submit until it
     # ends; then it counts at ``cost_usd`` (see ``studio.spending``).
     reserved_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)

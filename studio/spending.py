@@ -3,7 +3,12 @@
 The ledger is the jobs themselves. A job holds ``reserved_usd`` (its upper-end estimate) against
 every budget that applies while it is queued or running; when it ends it counts at what the API
 billed (``cost_usd``), or at nothing when nothing was billed; an attempt cut short whose cost is
-unknown "may have been billed" and keeps counting at its reservation, never at $0."""
+unknown "may have been billed" and keeps counting at its reservation, never at $0.
+
+A job whose model has no price in the book when it is submitted (``Job.price_unknown``) cannot be
+reserved: it is refused wherever a budget applies (``PriceUnknownUnderBudget``), and runs where
+none does, reserving nothing; its cost stays unknown (``cost_usd`` empty), so it counts $0 against a
+budget added later, flagged by ``price_unknown`` for the spend pages."""
 
 from __future__ import annotations
 
@@ -22,7 +27,8 @@ from django.utils import timezone
 from imageapi import pricing
 from teams.models import Budget, Space
 
-from .models import Job
+from .models import Job, PriceEntry
+from .pricebook import prices_of
 
 MONEY = DecimalField(max_digits=14, decimal_places=8)
 ZERO = Value(Decimal(0), output_field=MONEY)
@@ -45,9 +51,11 @@ CHARGE = Case(
 SPENT = Case(When(ACTIVE, then=ZERO), default=CHARGE, output_field=MONEY)
 HELD = Case(When(ACTIVE, then=CHARGE), default=ZERO, output_field=MONEY)
 UNCERTAIN = Case(When(MAY_HAVE_BEEN_BILLED, then=F("reserved_usd")), default=ZERO, output_field=MONEY)
-# Succeeded, but what it cost is not known (no price for its model on that day): shown as
-# "price unknown", never as $0.
-PRICE_UNKNOWN = Q(status=Job.Status.SUCCEEDED, cost_usd__isnull=True)
+# Billed at a price nobody knows (its model had none in the book, ``Job.price_unknown``): it
+# succeeded, or the API returned usage before it failed, yet ``cost_usd`` is empty. Shown as
+# "price unknown" and left out of the totals, said so, never counted as $0 silently.
+PRICE_UNKNOWN = (~ACTIVE & Q(cost_usd__isnull=True)
+                 & (Q(status=Job.Status.SUCCEEDED) | (Q(price_unknown=True) & ~Q(usage={}))))
 
 
 def may_have_been_billed(job: Job) -> bool:
@@ -58,10 +66,25 @@ def may_have_been_billed(job: Job) -> bool:
 
 def price_unknown(job: Job) -> bool:
     """``PRICE_UNKNOWN`` for one job in hand."""
-    return job.status == Job.Status.SUCCEEDED and job.cost_usd is None
+    return (not job.is_active and job.cost_usd is None
+            and (job.status == Job.Status.SUCCEEDED or (job.price_unknown and bool(job.usage))))
 
 
-class BudgetExceeded(Exception):
+class BudgetRefused(Exception):
+    """A job cannot be held against a budget that applies; the message says why (shown next to
+    the form)."""
+
+
+class PriceUnknownUnderBudget(BudgetRefused):
+    """The job's model has no price now, so what it may cost cannot be held against a budget."""
+
+    def __init__(self, *, budget: Budget, model: str) -> None:
+        self.budget, self.model = budget, model
+        super().__init__(f"{model} has no price in the price book today, so this job cannot be held against "
+                         f"{_budget_words(budget)}. Ask staff to add its price, or choose another model.")
+
+
+class BudgetExceeded(BudgetRefused):
     """A job does not fit a budget that applies: the message says how much is left and what
     the job would cost."""
 
@@ -190,26 +213,34 @@ def user_spend_this_month(*, user: Any) -> Decimal:
 # -- reserving at submit ----------------------------------------------------------------------
 
 
-def job_reservation(*, request: dict[str, Any], input_images: Sequence[tuple[int, int]] = ()) -> Decimal:
-    """The most a job with these API parameters may cost (``auto`` at the upper end)."""
+def job_reservation(*, request: dict[str, Any], entry: PriceEntry | None,
+                    input_images: Sequence[tuple[int, int]] = ()) -> Decimal | None:
+    """The most a job with these API parameters may cost at ``entry``'s rates (``auto`` at the
+    upper end); ``None`` without an entry (price unknown)."""
+    if entry is None:
+        return None
     return pricing.reservation_usd(
-        model=request["model"], size=str(request.get("size") or "auto"),
+        model=request["model"], prices=prices_of(entry), size=str(request.get("size") or "auto"),
         quality=str(request.get("quality") or "auto"), n=int(request.get("n") or 1),
         partial_images=int(request.get("partial_images") or 0),
         prompt=str(request.get("prompt") or ""), input_images=tuple(input_images),
     )
 
 
-def budget_reserve(*, user: Any, space: Space, amount: Decimal) -> None:
+def budget_reserve(*, user: Any, space: Space, amount: Decimal | None, model: str = "") -> None:
     """Inside the submit's transaction, before the job row is written: lock every budget that
     applies (row locks on PostgreSQL; SQLite's transactions are immediate, so the writer holds
-    the whole database) and raise ``BudgetExceeded`` if ``amount`` does not fit one of them.
-    The job saved in the same transaction with ``reserved_usd=amount`` is the reservation."""
+    the whole database) and raise ``BudgetExceeded`` if ``amount`` does not fit one of them, or
+    ``PriceUnknownUnderBudget`` if ``amount`` is unknown (``None``: ``model`` has no price) and
+    any applies. The job saved in the same transaction with ``reserved_usd=amount`` is the
+    reservation."""
     # Locked in primary-key order, so that two submits never wait on each other crosswise; the
     # locking query has no join (PostgreSQL refuses FOR UPDATE beside an outer join).
     budgets = list(budgets_applying(user=user, space=space).select_for_update())
     _, month_end = month_bounds()
+    if amount is None and budgets:
+        raise PriceUnknownUnderBudget(budget=budgets[0], model=model)
     for budget in budgets:
         state = budget_state(budget=budget)
-        if amount > state.left:
+        if amount is not None and amount > state.left:
             raise BudgetExceeded(budget=budget, left=state.left, cost=amount, month_ends=month_end)

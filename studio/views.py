@@ -30,19 +30,19 @@ from imageapi.params import (
     size_error,
     validate_size,
 )
-from imageapi.pricing import Usage, cost_usd, estimate_output_tokens
+from imageapi.pricing import Usage, estimate_output_tokens
 from teams.ids import id_or_404
 from teams.selectors import destinations_for, remembered_destination
 from teams.services import destination_remember
 
-from . import services
+from . import pricebook, services
 from .forms import CUSTOM_SIZE, EditForm, GenerateForm, new_submit_key, plain_size_error
 from .models import Job, WorkerHeartbeat
 from .permissions import can_change_job, get_visible_job, visible_jobs
 from .ratelimit import rate_limit_message, submit_retry_after
 from .scheduling import waiting_reasons
 from .selectors import HEARTBEAT_STALE_SECONDS, recent_prompts, worker_alive
-from .spending import BudgetExceeded
+from .spending import BudgetRefused
 from .tasks import job_enqueue
 
 logger = logging.getLogger(__name__)
@@ -77,6 +77,9 @@ def _page(request: HttpRequest, *, generate_form: GenerateForm | None = None,
         "jobs": _with_waiting(
             visible_jobs(request.user).select_related("space").prefetch_related(_ALIVE_IMAGES)[:RECENT_JOBS]),
         "worker_alive": worker_alive(),
+        # Staff are told when a model the studio offers has no price now (its jobs are priced unknown).
+        "unpriced_models": pricebook.models_without_price(models=settings.STUDIO_MODELS) if request.user.is_staff
+        else [],
     }
     return render(request, "studio/home.html", context, status=status)
 
@@ -191,7 +194,7 @@ def _submit(request: HttpRequest, *, form: GenerateForm | EditForm, mode: str,
         try:
             job = submit(user=request.user, space=form.destination,
                          submit_key=form.cleaned_data.get("submit_key") or "", enqueue=job_enqueue)
-        except BudgetExceeded as refused:
+        except BudgetRefused as refused:
             form.add_error(None, str(refused))
             return _submitted(request, form=form, job=None, mode=mode)
         logger.debug("job %s submitted: %r", job.pk, job.prompt)  # the user's words: DEBUG only
@@ -249,7 +252,7 @@ def size_check(request: HttpRequest) -> HttpResponse:
         context.update(
             width=width, height=height, auto=size == "auto", n=n, tokens=tokens,
             experimental=is_experimental(width, height),
-            cost=cost_usd(Usage(image_output=tokens), model=settings.STUDIO_MODEL),
+            cost=pricebook.estimate_usd(model=settings.STUDIO_MODEL, usage=Usage(image_output=tokens)),
         )
     return render(request, "studio/_size_check.html", context)
 

@@ -186,7 +186,7 @@ def test_the_page_shows_estimate_beside_actual_and_says_what_is_unknown(alice_cl
     assert "$0.0123" in content and "$0.05" in content
     assert "may have been billed (up to $0.25)" in content
     assert "price unknown" in content
-    assert "1 job succeeded at an unknown price" in content
+    assert "1 job ran at an unknown price" in content
 
 
 def test_the_chart_is_an_svg_hidden_from_screen_readers_beside_its_table(alice_client, alice):
@@ -274,7 +274,9 @@ def test_job_cards_say_what_a_failed_or_cancelled_job_cost(alice_client, alice):
     billed = _job(alice, cost="0.0400", status=Job.Status.FAILED, error_message="The server broke.")
     lost = _job(alice, cost=None, reserved="0.2500", status=Job.Status.CANCELLED, started_at=timezone.now())
     refused = _job(alice, cost=None, status=Job.Status.FAILED, error_message="Blocked.")
-    unpriced = _job(alice, cost=None, status=Job.Status.SUCCEEDED)
+    unpriced = _job(alice, cost=None, status=Job.Status.SUCCEEDED, price_unknown=True)
+    unpriced_failure = _job(alice, cost=None, reserved="0", status=Job.Status.FAILED, price_unknown=True,
+                            usage={"output_tokens": 100, "total_tokens": 100}, error_message="The server broke.")
 
     def card(job) -> str:
         return alice_client.get(reverse("studio:job_card", args=[job.pk])).content.decode()
@@ -283,6 +285,7 @@ def test_job_cards_say_what_a_failed_or_cancelled_job_cost(alice_client, alice):
     assert "may have been billed (up to $0.25)" in card(lost)
     assert "Cost: nothing billed" in card(refused)
     assert "price unknown" in card(unpriced) and "$None" not in card(unpriced)
+    assert "Cost: <span" in card(unpriced_failure) and "price unknown" in card(unpriced_failure)
 
 
 # -- the admin ----------------------------------------------------------------------------------------
