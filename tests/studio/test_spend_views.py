@@ -310,3 +310,17 @@ def test_the_job_admin_totals_the_jobs_its_filters_keep(admin_client, alice, bob
     assert filtered.context["spend"]["totals"].spent == Decimal("0.50")
     searched = admin_client.get(reverse("admin:studio_job_changelist"), {"q": "alice"})
     assert searched.context["spend"]["totals"].spent == Decimal("0.30")
+
+
+def test_the_spend_pages_show_this_months_budgets_they_are_about(north, alice_client, alice):
+    budget_set(space=north.space, usd=Decimal("10"))
+    budget_set(space=north.space, user=north.editor, usd=Decimal("1"))
+    _job(north.editor, cost="0.90", space=north.space)
+    budget_set(user=alice, usd=Decimal("5"))
+
+    team_page = north.client(north.owner).get(reverse("studio:spend_team", args=[north.space.pk]))
+    used = {state.budget.scope_label: (state.used, state.warning) for state in team_page.context["budgets"]}
+    assert used == {"edith in Studio North": (Decimal("0.90"), True), "the team “Studio North”": (Decimal("0.90"), False)}
+    assert "90%" in team_page.content.decode()
+    own = alice_client.get(reverse("studio:spend"))
+    assert [state.budget.scope_label for state in own.context["budgets"]] == ["alice (all spaces)"]
