@@ -320,7 +320,8 @@ def test_the_spend_pages_show_this_months_budgets_they_are_about(north, alice_cl
 
     team_page = north.client(north.owner).get(reverse("studio:spend_team", args=[north.space.pk]))
     used = {state.budget.scope_label: (state.used, state.warning) for state in team_page.context["budgets"]}
-    assert used == {"edith in Studio North": (Decimal("0.90"), True), "the team “Studio North”": (Decimal("0.90"), False)}
+    assert used == {"edith in Studio North": (Decimal("0.90"), True),
+                    "the team “Studio North”": (Decimal("0.90"), False)}
     assert "90%" in team_page.content.decode()
     own = alice_client.get(reverse("studio:spend"))
     assert [state.budget.scope_label for state in own.context["budgets"]] == ["alice (all spaces)"]
