@@ -70,13 +70,25 @@ class BudgetAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     search_fields = ["space__name", "user__username"]
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # The page's budgets read what they used in one query, not one each.
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            for state in spending.budget_states_of(changelist.result_list):
+                state.budget.month_state = state
+        return response
+
+    def _state(self, budget: Budget) -> spending.BudgetState:
+        return getattr(budget, "month_state", None) or spending.budget_state(budget=budget)
+
     @admin.display(description="Used this month (USD)")
     def used_this_month(self, budget: Budget) -> str:
-        return f"{spending.budget_state(budget=budget).used:.2f}"
+        return f"{self._state(budget).used:.2f}"
 
     @admin.display(description="Left (USD)")
     def left_this_month(self, budget: Budget) -> str:
-        return f"{spending.budget_state(budget=budget).left:.2f}"
+        return f"{self._state(budget).left:.2f}"
 
 
 @admin.register(PriceEntry)

@@ -63,7 +63,7 @@ def _budgets(request: HttpRequest, scope: SpendScope) -> list[spending.BudgetSta
         return spending.budget_states(user=request.user)
     if scope.kind == "team":
         budgets = Budget.objects.filter(space=scope.team).select_related("space", "user")
-        return sorted((spending.budget_state(budget=budget) for budget in budgets), key=lambda state: state.left)
+        return sorted(spending.budget_states_of(budgets), key=lambda state: state.left)
     return []
 
 

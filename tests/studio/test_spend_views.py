@@ -325,3 +325,26 @@ def test_the_spend_pages_show_this_months_budgets_they_are_about(north, alice_cl
     assert "90%" in team_page.content.decode()
     own = alice_client.get(reverse("studio:spend"))
     assert [state.budget.scope_label for state in own.context["budgets"]] == ["alice (all spaces)"]
+
+
+def test_the_header_reads_every_budget_in_one_query(alice, team, bob_team, django_assert_num_queries):
+    from studio import spending
+
+    budget_set(user=alice, usd=Decimal("10"))
+    budget_set(space=team, usd=Decimal("3"))
+    budget_set(space=team, user=alice, usd=Decimal("2"))
+    _job(alice, cost="0.50", space=team)
+    _job(alice, cost="0.25")
+    with django_assert_num_queries(2):  # the budgets, then what each used
+        states = spending.budget_states(user=alice)
+    assert {state.budget.scope: state.used for state in states} == {
+        "user": Decimal("0.75"), "team": Decimal("0.50"), "member": Decimal("0.50")}
+    assert [state.budget.scope for state in states] == ["member", "team", "user"]  # the tightest first
+
+
+def test_the_budget_admin_lists_what_each_used(admin_client, alice, team):
+    budget_set(user=alice, usd=Decimal("10"))
+    budget_set(space=team, usd=Decimal("3"))
+    _job(alice, cost="0.50", space=team)
+    content = admin_client.get(reverse("admin:teams_budget_changelist")).content.decode()
+    assert "2.50" in content and "9.50" in content
