@@ -348,3 +348,18 @@ def test_the_budget_admin_lists_what_each_used(admin_client, alice, team):
     _job(alice, cost="0.50", space=team)
     content = admin_client.get(reverse("admin:teams_budget_changelist")).content.decode()
     assert "2.50" in content and "9.50" in content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_csv_streams_after_the_view_returned_outside_any_transaction(alice, monkeypatch):
+    """As in production: the rows are read while the response is sent, in autocommit (on
+    PostgreSQL through a server-side cursor), a chunk at a time."""
+    from studio import ledger
+
+    monkeypatch.setattr(ledger, "CSV_CHUNK", 2)
+    for index in range(5):
+        _job(alice, prompt=f"job {index}")
+    client = Client()
+    client.force_login(alice)
+    response = client.get(reverse("studio:spend_csv"))
+    assert sorted(row["prompt"] for row in _rows(response)) == [f"job {index}" for index in range(5)]
