@@ -13,6 +13,7 @@ studio_patterns = (
         path("edit/", views.edit, name="edit"),
         path("size-check/", views.size_check, name="size_check"),
         path("prompts/", views.prompts, name="prompts"),
+        path("jobs/live/", views.jobs_live, name="jobs_live"),
         path("jobs/<id:pk>/", views.job_card, name="job_card"),
         path("jobs/<id:pk>/cancel/", views.job_cancel, name="job_cancel"),
         path("jobs/<id:pk>/preview/", views.job_preview, name="job_preview"),
