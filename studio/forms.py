@@ -16,7 +16,7 @@ from django.urls import reverse
 from gallery.models import InputImage
 from gallery.permissions import visible_images, visible_input_images
 from imageapi import params as rules
-from imageapi.catalogue import AUTO_QUALITY, MODELS, ModelEntry, offer_problem
+from imageapi.catalogue import AUTO_QUALITY, MODELS, ModelEntry, entry_for
 from imageapi.images import DecompressionBomb, inspect_image
 from teams.ids import MAX_ID, parse_id
 from teams.models import Space
@@ -60,6 +60,13 @@ def _every(values: Any) -> frozenset[str]:
 KNOWN_QUALITIES = _every(entry.accepted_qualities for entry in MODELS)
 KNOWN_FORMATS = _every(entry.output_formats for entry in MODELS)
 KNOWN_COMPLEXITIES = _every(entry.complexity for entry in MODELS)
+
+
+# The fields of the options fragment (templates/studio/_options.html) besides the model.
+OPTION_FIELDS = frozenset({
+    "size", "width", "height", "quality", "complexity", "output_format", "output_compression", "frame_count",
+    "frame_duration_ms", "n", "partial_images", "moderation", "background", "input_fidelity",
+})
 
 
 class CatalogueChoiceField(forms.ChoiceField):
@@ -222,10 +229,11 @@ class ImageOptionsForm(forms.Form):
     def clean_model(self) -> str:
         model = self.cleaned_data.get("model") or self.default_model
         if model not in self.offered_models:
-            problem = offer_problem(model)
-            offered = ", ".join(self.offered_models)
-            raise forms.ValidationError(problem if problem and "shut down" in problem
-                                        else f"{model} is not offered here; choose one of: {offered}.")
+            entry = entry_for(model)
+            if entry is not None and entry.is_shut_down:
+                raise forms.ValidationError(entry.shutdown_message(model))
+            raise forms.ValidationError(f"{model} is not offered here; choose one of: "
+                                        f"{', '.join(self.offered_models)}.")
         return model
 
     def clean_prompt(self) -> str:
@@ -300,7 +308,7 @@ class ImageOptionsForm(forms.Form):
         }
         initial: dict[str, Any] = {"model": model}
         for name, value in values.items():
-            if name not in cls.base_fields or name in ("model", "prompt", "submit_key", "space", "inputs"):
+            if name not in cls.base_fields or name not in OPTION_FIELDS:
                 continue
             if name in takes and value not in takes[name]:
                 continue
