@@ -12,6 +12,7 @@ studio_patterns = (
         path("generate/", views.generate, name="generate"),
         path("edit/", views.edit, name="edit"),
         path("size-check/", views.size_check, name="size_check"),
+        path("options/", views.options, name="options"),
         path("prompts/", views.prompts, name="prompts"),
         path("jobs/live/", views.jobs_live, name="jobs_live"),
         path("jobs/<id:pk>/", views.job_card, name="job_card"),
