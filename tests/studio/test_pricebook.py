@@ -135,6 +135,10 @@ def test_a_model_without_a_price_is_priced_unknown_and_flagged_not_at_zero(alice
     detail = alice_client.get(reverse("gallery:detail", args=[image.pk])).content.decode()
     assert "Price unknown" in detail and "$0.00000" not in detail
 
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.CANCELLED)  # ended after the call had run
+    card = alice_client.get(reverse("studio:job_card", args=[job.pk])).content.decode()
+    assert "The call had already run: price unknown." in card
+
 
 def test_a_priced_job_is_not_flagged(alice, alice_client):
     job = _run(_submit(alice))
