@@ -4,18 +4,10 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
 from imageapi import catalogue
-
-
-def _rate(name: str, *, required: bool = False) -> models.DecimalField:
-    """A rate in USD per 1M tokens; an optional one left empty is not billed."""
-    return models.DecimalField(name, max_digits=10, decimal_places=4, null=not required, blank=not required,
-                               validators=[MinValueValidator(0)],
-                               help_text="USD per 1M tokens." if required else "USD per 1M tokens; empty: not billed.")
 
 
 class PriceEntry(models.Model):
@@ -31,12 +23,14 @@ class PriceEntry(models.Model):
     model = models.CharField(max_length=64, help_text="A model id of the catalogue (imageapi/catalogue.py); "
                                                       "its dated snapshots share its prices.")
     valid_from = models.DateField(help_text="Applies from 00:00 UTC on this date on.")
-    text_input = _rate("text in")
-    text_cached_input = _rate("cached text in")
-    image_input = _rate("image in")
-    image_cached_input = _rate("cached image in")
-    image_output = _rate("image out", required=True)
-    text_output = _rate("text out")
+    text_input = models.DecimalField("text in", max_digits=10, decimal_places=4, null=True, blank=True)
+    text_cached_input = models.DecimalField("cached text in", max_digits=10, decimal_places=4, null=True, blank=True)
+    image_input = models.DecimalField("image in", max_digits=10, decimal_places=4, null=True, blank=True)
+    image_cached_input = models.DecimalField("cached image in", max_digits=10, decimal_places=4, null=True,
+                                             blank=True)
+    image_output = models.DecimalField("image out", max_digits=10, decimal_places=4)
+    text_output = models.DecimalField("text out", max_digits=10, decimal_places=4, null=True, blank=True,
+                                      help_text="Empty: not billed.")
     note = models.CharField(max_length=300, blank=True, help_text="Where the price comes from.")
     created_at = models.DateTimeField(default=timezone.now)
 
@@ -49,9 +43,14 @@ class PriceEntry(models.Model):
         return f"{self.model} from {self.valid_from:%Y-%m-%d}"
 
     def clean(self) -> None:
+        # The admin form calls this; field validators would need a migration for no change to the table.
+        errors = {name: "A rate cannot be negative." for name in self.RATES
+                  if (value := getattr(self, name)) is not None and value < 0}
         if self.model and catalogue.entry_for(self.model) is None:
-            raise ValidationError({"model": f"“{self.model}” is not in the catalogue (imageapi/catalogue.py): "
-                                            "add the model there first."})
+            errors["model"] = (f"“{self.model}” is not in the catalogue (imageapi/catalogue.py): "
+                               "add the model there first.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class Job(models.Model):
