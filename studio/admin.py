@@ -1,12 +1,14 @@
+from typing import Any
+
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from gallery.admin import ReadOnlyInline, SpaceFilter
 from teams.models import Budget
 
-from . import pricebook, spending
+from . import ledger, pricebook, spending
 from .models import Job, JobInput, PriceEntry, WorkerHeartbeat
 
 
@@ -17,13 +19,29 @@ class JobInputInline(ReadOnlyInline):
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = ["id", "created_by", "kind", "status", "model", "short_prompt", "attempts",
-                    "cost_usd", "price_unknown", "created_at"]
+                    "reserved_usd", "cost_usd", "price_unknown", "created_at"]
     list_filter = ["status", "kind", "model", SpaceFilter]
     list_select_related = ["created_by"]
     list_per_page = 50
     search_fields = ["prompt", "request_id", "created_by__username"]
     date_hierarchy = "created_at"
     inlines = [JobInputInline]
+    change_list_template = "admin/studio/job/change_list.html"
+    SUMMARY_ROWS = 10
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """The list, above it the spend of every job the filters keep (all pages): the same
+        totals as the spend pages (``studio.ledger``)."""
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            jobs = changelist.queryset
+            response.context_data["spend"] = {
+                "totals": ledger.spend_totals(jobs),
+                "groups": [(title, ledger.spend_by(jobs, group)[:self.SUMMARY_ROWS])
+                           for title, group in (("Member", "member"), ("Model", "model"))],
+            }
+        return response
 
     # A job is the record of a call: its request, usage, cost and files are history, shown, never
     # edited; jobs come from the studio, never added by hand.

@@ -190,3 +190,17 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.worker_id
+
+
+class UpstreamPace(models.Model):
+    """How fast calls to the Images API may start, shared by every worker (``studio.pacing``)."""
+
+    key = models.CharField(max_length=64, unique=True)
+    # When the pace has caught up with every image started so far (the GCRA's "theoretical
+    # arrival time"): each image started moves it on by 60 / (images per minute x factor) s.
+    next_free_at = models.DateTimeField(null=True, blank=True)
+    factor = models.FloatField(default=1.0, help_text="Share of STUDIO_IMAGES_PER_MINUTE in use; a 429 halves it.")
+    slowed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key} (×{self.factor:.2f})"

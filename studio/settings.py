@@ -195,6 +195,8 @@ STUDIO_WORKER_CONCURRENCY = env_int("STUDIO_WORKER_CONCURRENCY", 200, minimum=1,
 # Jobs one person may have running at once (all workers); more wait their turn in the queue.
 STUDIO_MAX_JOBS_PER_USER = env_int("STUDIO_MAX_JOBS_PER_USER", 50, minimum=1, maximum=100_000)
 STUDIO_WORKER_DB_CONNECTIONS = env_int("STUDIO_WORKER_DB_CONNECTIONS", 8, minimum=1, maximum=200)
+# Images a minute the upstream key may start, all workers together (studio.pacing); 0: no pacing.
+STUDIO_IMAGES_PER_MINUTE = env_int("STUDIO_IMAGES_PER_MINUTE", 0, minimum=0, maximum=1_000_000)
 # Jobs: how many times a worker may take a job whose worker stopped, how long a lease lasts
 # without renewal, and how long SIGTERM lets calls in flight finish.
 STUDIO_JOB_MAX_ATTEMPTS = env_int("STUDIO_JOB_MAX_ATTEMPTS", 3, minimum=1, maximum=20)

@@ -46,6 +46,27 @@ CHARGE = Case(
     When(MAY_HAVE_BEEN_BILLED, then=F("reserved_usd")),
     default=ZERO, output_field=MONEY,
 )
+# What a job has cost once it ended: billed, or may have been (its reservation); nothing while
+# it runs, when it only holds its reservation (``HELD``).
+SPENT = Case(When(ACTIVE, then=ZERO), default=CHARGE, output_field=MONEY)
+HELD = Case(When(ACTIVE, then=CHARGE), default=ZERO, output_field=MONEY)
+UNCERTAIN = Case(When(MAY_HAVE_BEEN_BILLED, then=F("reserved_usd")), default=ZERO, output_field=MONEY)
+# Ended after the API billed it (it succeeded, or its usage came back), but its model had no price
+# in the book when it was submitted: shown as "price unknown", never as $0.
+PRICE_UNKNOWN = (~ACTIVE & Q(price_unknown=True, cost_usd__isnull=True)
+                 & (Q(status=Job.Status.SUCCEEDED) | ~Q(usage={})))
+
+
+def may_have_been_billed(job: Job) -> bool:
+    """``MAY_HAVE_BEEN_BILLED`` for one job in hand (a card), without a query."""
+    return (not job.is_active and job.cost_usd is None
+            and (job.interrupted > 0 or (job.status == Job.Status.CANCELLED and job.started_at is not None)))
+
+
+def price_unknown(job: Job) -> bool:
+    """``PRICE_UNKNOWN`` for one job in hand."""
+    return (not job.is_active and job.price_unknown and job.cost_usd is None
+            and (job.status == Job.Status.SUCCEEDED or bool(job.usage)))
 
 
 class BudgetRefused(Exception):

@@ -31,7 +31,7 @@ from imageapi.params import (
     validate_size,
 )
 from imageapi.pricing import Usage, estimate_output_tokens
-from teams.ids import id_or_404
+from teams.ids import id_or_404, parse_ids
 from teams.selectors import destinations_for, remembered_destination
 from teams.services import destination_remember
 
@@ -41,7 +41,7 @@ from .models import Job, WorkerHeartbeat
 from .permissions import can_change_job, get_visible_job, visible_jobs
 from .ratelimit import rate_limit_message, submit_retry_after
 from .scheduling import waiting_reasons
-from .selectors import HEARTBEAT_STALE_SECONDS, recent_prompts, worker_alive
+from .selectors import HEARTBEAT_STALE_SECONDS, has_active_jobs, recent_prompts, worker_alive
 from .spending import BudgetRefused
 from .tasks import job_enqueue
 
@@ -81,7 +81,14 @@ def _page(request: HttpRequest, *, generate_form: GenerateForm | None = None,
         "unpriced_models": pricebook.models_without_price(models=settings.STUDIO_MODELS) if request.user.is_staff
         else [],
     }
+    context["live"] = _live(request.user, context["jobs"])
     return render(request, "studio/home.html", context, status=status)
+
+
+def _live(user: Any, jobs: Iterable[Job]) -> bool:
+    """Whether the page keeps polling: a card on it is active, or the user has a job just
+    submitted whose card a poll that was already under way did not know about yet."""
+    return any(job.is_active for job in jobs) or has_active_jobs(user=user)
 
 
 def _with_waiting(jobs: Iterable[Job]) -> list[Job]:
@@ -208,6 +215,23 @@ def job_card(request: HttpRequest, pk: int) -> HttpResponse:
                             pk=id_or_404(pk))
     _with_waiting([job])
     return render(request, "studio/home.html#job_card", {"job": job, "worker_alive": worker_alive()})
+
+
+LIVE_CARDS_MAX = 50  # ids one poll may ask for; a page shows RECENT_JOBS cards
+
+
+@require_GET
+def jobs_live(request: HttpRequest) -> HttpResponse:
+    """The page's one poll: the cards of the jobs it names (``?live=<id>`` each, those still
+    active on the page) as out-of-band swaps, in their current state, and the poller itself,
+    inert once nothing is left to watch. Ids the user may not see are left out, like a 404."""
+    if not request.htmx:
+        return redirect("studio:home")  # without scripting the page itself is the update
+    ids = parse_ids(request.GET.getlist("live"), limit=LIVE_CARDS_MAX)
+    jobs = _with_waiting(visible_jobs(request.user).filter(pk__in=ids)
+                         .select_related("space").prefetch_related(_ALIVE_IMAGES)) if ids else []
+    context = {"jobs": jobs, "live": _live(request.user, jobs), "worker_alive": worker_alive()}
+    return render(request, "studio/home.html#jobs_update", context)
 
 
 @require_POST
