@@ -88,10 +88,12 @@ def _reserve(*, user: Any, space: Space, request: dict[str, Any],
     """The job's price (the book's entry valid now) and its upper-end cost held against every
     budget that applies, as the job's fields; or raise ``spending.BudgetRefused`` (the job is not
     saved and never reaches the API)."""
-    entry = pricebook.price_entry_for(model=request["model"])
+    now = timezone.now()  # the job's creation: the entry valid then prices it, even across midnight
+    entry = pricebook.price_entry_for(model=request["model"], at=now)
     amount = spending.job_reservation(request=request, entry=entry, input_images=input_images)
     spending.budget_reserve(user=user, space=space, amount=amount, model=request["model"])
-    return {"price_entry": entry, "price_unknown": entry is None, "reserved_usd": amount or Decimal(0)}
+    return {"created_at": now, "price_entry": entry, "price_unknown": entry is None,
+            "reserved_usd": amount or Decimal(0)}
 
 
 def job_submit_generation(
