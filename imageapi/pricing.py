@@ -208,9 +208,8 @@ AUTO_SIZE_CANDIDATES = ((1024, 1024), (1536, 1024), (1024, 1536))
 def reservation_usd(*, model: str, prices: Prices, size: str, quality: str, n: int = 1, partial_images: int = 0,
                     prompt: str = "", input_images: tuple[tuple[int, int], ...] = ()) -> Decimal:
     """The most a call of ``model`` may cost at ``prices``, reserved against budgets before it is
-    sent: ``auto`` quality or
-    size at the upper end of its range, the prompt at one token per UTF-8 byte (a token is
-    never shorter), input images by the estimate rule."""
+    sent: ``auto`` quality or size at the upper end of its range, the prompt at one token per
+    UTF-8 byte (a token is never shorter), input images by the estimate rule."""
     rule = token_rule_for(model)
     known = tuple(rule.grid or next(iter(rule.table.values()), {}))
     qualities = (quality,) if quality in known else known

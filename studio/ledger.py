@@ -208,10 +208,11 @@ def most_expensive_images(jobs: QuerySet[Job], *, user: Any, limit: int = TOP_IM
 
 
 def ledger(jobs: QuerySet[Job]) -> QuerySet[Job]:
-    """The jobs, newest first, each with ``may_have_been_billed`` and ``billed_at_unknown_price``."""
+    """The jobs, newest first, each with ``may_have_been_billed`` and ``cost_unknown`` (billed at
+    a price the book did not have)."""
     return (jobs.select_related("created_by", "space").defer("receipt")
             .annotate(may_have_been_billed=ExpressionWrapper(MAY_HAVE_BEEN_BILLED, output_field=BooleanField()),
-                      billed_at_unknown_price=ExpressionWrapper(PRICE_UNKNOWN, output_field=BooleanField()))
+                      cost_unknown=ExpressionWrapper(PRICE_UNKNOWN, output_field=BooleanField()))
             .order_by("-created_at", "-id"))
 
 
@@ -278,6 +279,6 @@ def _csv_row(job: Job) -> Iterable[Any]:
         json.dumps(parameters, sort_keys=True, separators=(",", ":")), job.prompt,
         usage.get("input_tokens", ""), usage.get("output_tokens", ""), usage.get("total_tokens", ""),
         "" if job.price_unknown else _plain(job.reserved_usd), _plain(job.cost_usd), job.status,
-        "yes" if job.may_have_been_billed else "no", "yes" if job.billed_at_unknown_price else "no",
+        "yes" if job.may_have_been_billed else "no", "yes" if job.cost_unknown else "no",
         job.error_code, job.request_id,
     ]

@@ -3,8 +3,11 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+from imageapi import catalogue
 
 
 class PriceEntry(models.Model):
@@ -38,6 +41,16 @@ class PriceEntry(models.Model):
 
     def __str__(self) -> str:
         return f"{self.model} from {self.valid_from:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        # The admin form calls this; field validators would need a migration for no change to the table.
+        errors = {name: "A rate cannot be negative." for name in self.RATES
+                  if (value := getattr(self, name)) is not None and value < 0}
+        if self.model and catalogue.entry_for(self.model) is None:
+            errors["model"] = (f"“{self.model}” is not in the catalogue (imageapi/catalogue.py): "
+                               "add the model there first.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class Job(models.Model):
@@ -177,3 +190,17 @@ class WorkerHeartbeat(models.Model):
 
     def __str__(self) -> str:
         return self.worker_id
+
+
+class UpstreamPace(models.Model):
+    """How fast calls to the Images API may start, shared by every worker (``studio.pacing``)."""
+
+    key = models.CharField(max_length=64, unique=True)
+    # When the pace has caught up with every image started so far (the GCRA's "theoretical
+    # arrival time"): each image started moves it on by 60 / (images per minute x factor) s.
+    next_free_at = models.DateTimeField(null=True, blank=True)
+    factor = models.FloatField(default=1.0, help_text="Share of STUDIO_IMAGES_PER_MINUTE in use; a 429 halves it.")
+    slowed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.key} (×{self.factor:.2f})"

@@ -14,14 +14,18 @@ but whose threads have not yet marked them running.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import Counter, defaultdict, deque
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db.models import Count
+from django.utils import timezone
 
+from . import pacing
 from .models import Job
 
 SCAN_LIMIT = 20_000  # queued rows read per round, oldest first; a deeper queue waits its turn
@@ -96,24 +100,41 @@ def _round_robin(queues: dict[tuple[int, int], deque[_Queued]], by_user: Counter
 class Waiting:
     """Why a queued job has not started."""
 
-    reason: str  # "user_limit" or "queue"
+    reason: str  # "user_limit", "pace" or "queue"
     running: int = 0
-    limit: int = 0
+    limit: int = 0  # jobs per user; or, for "pace", images per minute
+    starts_at: datetime | None = None  # "pace": when it should start
+    slowed: bool = False  # "pace": the API asked us to slow down
 
     @property
     def message(self) -> str:
         if self.reason == "user_limit":
             return (f"Waiting: you have {self.running} jobs running, the most one person may run at once "
                     f"({self.limit}). It starts when one of them ends.")
+        if self.reason == "pace" and self.starts_at is not None:
+            seconds = max(1, math.ceil((self.starts_at - timezone.now()).total_seconds()))
+            why = " (slowed down: the API said it was over the limit)" if self.slowed else ""
+            return (f"Waiting for its turn: calls are paced at {self.limit} images a minute{why}. "
+                    f"Expected to start at {timezone.localtime(self.starts_at):%H:%M:%S} (in about {seconds} s).")
         return "Waiting for a worker…"
 
 
 def waiting_reasons(*, jobs: Iterable[Any]) -> dict[int, Waiting]:
-    """Why each queued job of ``jobs`` waits, by id, in one query per creator."""
+    """Why each queued job of ``jobs`` waits, by id: its user's cap, one query per creator, else the
+    pace (one more query), else a free worker."""
     queued = [job for job in jobs if job.status == Job.Status.QUEUED]
     limit = settings.STUDIO_MAX_JOBS_PER_USER
     running: dict[int, int] = {}
     for user_id in {job.created_by_id for job in queued}:
         running[user_id] = Job.objects.filter(status=Job.Status.RUNNING, created_by_id=user_id).count()
-    return {job.pk: Waiting("user_limit", running[job.created_by_id], limit)
-            if running[job.created_by_id] >= limit else Waiting("queue") for job in queued}
+    reasons = {job.pk: Waiting("user_limit", running[job.created_by_id], limit)
+               for job in queued if running[job.created_by_id] >= limit}
+    others = [job for job in queued if job.pk not in reasons]
+    starts = pacing.expected_starts(jobs=others)
+    state = pacing.pace_state() if starts else None
+    for job in others:
+        if job.pk in starts and state is not None:
+            reasons[job.pk] = Waiting("pace", limit=state.per_minute, starts_at=starts[job.pk], slowed=state.slowed)
+        else:
+            reasons[job.pk] = Waiting("queue")
+    return reasons

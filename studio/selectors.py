@@ -9,7 +9,7 @@ from typing import Any
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from .models import WorkerHeartbeat
+from .models import Job, WorkerHeartbeat
 from .permissions import visible_jobs
 
 PROMPT_HISTORY_LIMIT = 50
@@ -20,6 +20,11 @@ def worker_alive() -> bool:
     """Whether some task worker beat recently: without one, queued jobs wait for ever."""
     cutoff = timezone.now() - timedelta(seconds=HEARTBEAT_STALE_SECONDS)
     return WorkerHeartbeat.objects.filter(seen_at__gte=cutoff).exists()
+
+
+def has_active_jobs(*, user: Any) -> bool:
+    """Whether any job the user may see is queued or running."""
+    return visible_jobs(user).filter(status__in=Job.ACTIVE_STATUSES).exists()
 
 
 @dataclass(frozen=True)

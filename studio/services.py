@@ -33,7 +33,7 @@ from imageapi.pricing import Usage
 from teams.models import Space
 from teams.services import personal_space
 
-from . import pricebook, spending
+from . import pacing, pricebook, spending
 from .images_client import get_images_client
 from .models import Job, JobInput
 from .safety import safety_identifier
@@ -88,10 +88,12 @@ def _reserve(*, user: Any, space: Space, request: dict[str, Any],
     """The job's price (the book's entry valid now) and its upper-end cost held against every
     budget that applies, as the job's fields; or raise ``spending.BudgetRefused`` (the job is not
     saved and never reaches the API)."""
-    entry = pricebook.price_entry_for(model=request["model"])
+    now = timezone.now()  # the job's creation: the entry valid then prices it, even across midnight
+    entry = pricebook.price_entry_for(model=request["model"], at=now)
     amount = spending.job_reservation(request=request, entry=entry, input_images=input_images)
     spending.budget_reserve(user=user, space=space, amount=amount, model=request["model"])
-    return {"price_entry": entry, "price_unknown": entry is None, "reserved_usd": amount or Decimal(0)}
+    return {"created_at": now, "price_entry": entry, "price_unknown": entry is None,
+            "reserved_usd": amount or Decimal(0)}
 
 
 def job_submit_generation(
@@ -277,11 +279,13 @@ def _run_claimed(job: Job, owner: str) -> None:
             return
         except ImageAPIError as error:
             logger.info("job %s failed: %s %s (request %s)", job.pk, error.status, error.code, error.request_id)
+            _paced_by(error)
             failure = {"error_message": error.message, "error_code": error.code or "",
                        "error_param": error.param or "", "request_id": error.request_id or ""}
             _retrying(lambda: _end(job, owner, status=Job.Status.FAILED, **failure),
                       what="recording the failure", job_id=job.pk)
             return
+        pacing.pace_recover(images=len(result.images))
         if not _receipt_save(job, result, owner):
             return
     try:
@@ -326,11 +330,19 @@ def _mine(job: Job, owner: str):
     return Job.objects.filter(pk=job.pk, status=Job.Status.RUNNING, lease_owner=owner)
 
 
+def _paced_by(error: ImageAPIError) -> None:
+    """A rate-limit 429 slows the shared pace down (when STUDIO_IMAGES_PER_MINUTE is set)."""
+    if pacing.is_rate_limit(error) and pacing.pace_slow_down():
+        logger.warning("The Images API answered 429 (%s): slowing the pace to %d images a minute.",
+                       error.code, pacing.pace_state().per_minute)
+
+
 def _call_api(job: Job, images: list[InputFile], mask: InputFile | None, owner: str) -> ImageResult:
     client = get_images_client()
 
     def on_retry(attempt: int, error: ImageAPIError, delay: float) -> None:
         logger.info("job %s: retry %s in %.1fs after %s", job.pk, attempt, delay, error.status)
+        _paced_by(error)
         retry_at = timezone.now() + timedelta(seconds=delay)
         if not _mine(job, owner).update(retry_at=retry_at, calls=F("calls") + 1):
             raise JobCancelled

@@ -53,11 +53,10 @@ CHARGE = Case(
 SPENT = Case(When(ACTIVE, then=ZERO), default=CHARGE, output_field=MONEY)
 HELD = Case(When(ACTIVE, then=CHARGE), default=ZERO, output_field=MONEY)
 UNCERTAIN = Case(When(MAY_HAVE_BEEN_BILLED, then=F("reserved_usd")), default=ZERO, output_field=MONEY)
-# Billed at a price nobody knows (its model had none in the book, ``Job.price_unknown``): it
-# succeeded, or the API returned usage before it failed, yet ``cost_usd`` is empty. Shown as
-# "price unknown" and left out of the totals, said so, never counted as $0 silently.
-PRICE_UNKNOWN = (~ACTIVE & Q(cost_usd__isnull=True)
-                 & (Q(status=Job.Status.SUCCEEDED) | (Q(price_unknown=True) & ~Q(usage={}))))
+# Ended after the API billed it (it succeeded, or its usage came back), but its model had no price
+# in the book when it was submitted: shown as "price unknown", never as $0.
+PRICE_UNKNOWN = (~ACTIVE & Q(price_unknown=True, cost_usd__isnull=True)
+                 & (Q(status=Job.Status.SUCCEEDED) | ~Q(usage={})))
 
 
 def may_have_been_billed(job: Job) -> bool:
@@ -68,8 +67,8 @@ def may_have_been_billed(job: Job) -> bool:
 
 def price_unknown(job: Job) -> bool:
     """``PRICE_UNKNOWN`` for one job in hand."""
-    return (not job.is_active and job.cost_usd is None
-            and (job.status == Job.Status.SUCCEEDED or (job.price_unknown and bool(job.usage))))
+    return (not job.is_active and job.price_unknown and job.cost_usd is None
+            and (job.status == Job.Status.SUCCEEDED or bool(job.usage)))
 
 
 class BudgetRefused(Exception):

@@ -30,18 +30,18 @@ from imageapi.params import (
     size_error,
     validate_size,
 )
-from imageapi.pricing import Usage, estimate_output_tokens
-from teams.ids import id_or_404
+from imageapi.pricing import Usage, estimate_output_tokens, token_rule_for, tokens_are_exact
+from teams.ids import id_or_404, parse_ids
 from teams.selectors import destinations_for, remembered_destination
 from teams.services import destination_remember
 
 from . import pricebook, services
-from .forms import CUSTOM_SIZE, EditForm, GenerateForm, new_submit_key, plain_size_error
+from .forms import CUSTOM_SIZE, EditForm, GenerateForm, new_submit_key, offered_models, plain_size_error
 from .models import Job, WorkerHeartbeat
 from .permissions import can_change_job, get_visible_job, visible_jobs
 from .ratelimit import rate_limit_message, submit_retry_after
 from .scheduling import waiting_reasons
-from .selectors import HEARTBEAT_STALE_SECONDS, recent_prompts, worker_alive
+from .selectors import HEARTBEAT_STALE_SECONDS, has_active_jobs, recent_prompts, worker_alive
 from .spending import BudgetRefused
 from .tasks import job_enqueue
 
@@ -57,7 +57,13 @@ def _form_kwargs(request: HttpRequest, kwargs: dict[str, Any]) -> dict[str, Any]
         remembered = remembered_destination(user=request.user)
         chosen = remembered if remembered in destinations else destinations[0]
         kwargs["initial"] = {"space": chosen.pk, **kwargs.get("initial", {})}
-    return {"model": settings.STUDIO_MODEL, "destinations": destinations, **kwargs}
+    return {"model": settings.STUDIO_MODEL, "models": settings.STUDIO_MODELS, "destinations": destinations,
+            **kwargs}
+
+
+def _offered_model(chosen: str | None) -> str:
+    """``chosen`` when the deployment offers it, else the default model."""
+    return chosen if chosen in offered_models(settings.STUDIO_MODEL, settings.STUDIO_MODELS) else settings.STUDIO_MODEL
 
 
 def _generate_form(request: HttpRequest, **kwargs: Any) -> GenerateForm:
@@ -81,7 +87,14 @@ def _page(request: HttpRequest, *, generate_form: GenerateForm | None = None,
         "unpriced_models": pricebook.models_without_price(models=settings.STUDIO_MODELS) if request.user.is_staff
         else [],
     }
+    context["live"] = _live(request.user, context["jobs"])
     return render(request, "studio/home.html", context, status=status)
+
+
+def _live(user: Any, jobs: Iterable[Job]) -> bool:
+    """Whether the page keeps polling: a card on it is active, or the user has a job just
+    submitted whose card a poll that was already under way did not know about yet."""
+    return any(job.is_active for job in jobs) or has_active_jobs(user=user)
 
 
 def _with_waiting(jobs: Iterable[Job]) -> list[Job]:
@@ -210,6 +223,23 @@ def job_card(request: HttpRequest, pk: int) -> HttpResponse:
     return render(request, "studio/home.html#job_card", {"job": job, "worker_alive": worker_alive()})
 
 
+LIVE_CARDS_MAX = 50  # ids one poll may ask for; a page shows RECENT_JOBS cards
+
+
+@require_GET
+def jobs_live(request: HttpRequest) -> HttpResponse:
+    """The page's one poll: the cards of the jobs it names (``?live=<id>`` each, those still
+    active on the page) as out-of-band swaps, in their current state, and the poller itself,
+    inert once nothing is left to watch. Ids the user may not see are left out, like a 404."""
+    if not request.htmx:
+        return redirect("studio:home")  # without scripting the page itself is the update
+    ids = parse_ids(request.GET.getlist("live"), limit=LIVE_CARDS_MAX)
+    jobs = _with_waiting(visible_jobs(request.user).filter(pk__in=ids)
+                         .select_related("space").prefetch_related(_ALIVE_IMAGES)) if ids else []
+    context = {"jobs": jobs, "live": _live(request.user, jobs), "worker_alive": worker_alive()}
+    return render(request, "studio/home.html#jobs_update", context)
+
+
 @require_POST
 def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_visible_job(request.user, pk)
@@ -233,26 +263,46 @@ def job_preview(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
+def options(request: HttpRequest) -> HttpResponse:
+    """The options of a form fitted to the model just picked: values it takes are kept, the
+    others start again from their defaults (the fragment replaces the form's options)."""
+    form_class = EditForm if request.GET.get("form") == "edit" else GenerateForm
+    model = _offered_model(request.GET.get("model"))
+    initial = form_class.initial_for_model(request.GET.dict(), model=model)
+    form = (_edit_form(request, initial=initial) if form_class is EditForm
+            else _generate_form(request, initial=initial))
+    return render(request, "studio/_options.html", {"form": form, "idp": form.id_prefix})
+
+
+# Output formats with no published rule for how their frames count: estimated as one image each.
+GIF_ESTIMATE_NOTE = "A GIF is estimated as one image: no published rule says how its frames count."
+
+
+@require_GET
 def size_check(request: HttpRequest) -> HttpResponse:
-    """Live feedback on the size fields: the rule broken, or the shape and estimated cost."""
+    """Live feedback on the size fields: the rule broken, or the shape and estimated cost with the
+    chosen model's token rule and prices (approximate where its rule is)."""
+    model = _offered_model(request.GET.get("model"))
     size = request.GET.get("size", "auto")
     if size == CUSTOM_SIZE:
         size = f"{request.GET.get('width', '').strip()}x{request.GET.get('height', '').strip()}"
-    error = validate_size(size, model=settings.STUDIO_MODEL)
+    error = validate_size(size, model=model)
     context: dict[str, Any] = {"error": plain_size_error(size, error.message) if error else None,
                                "nearest": _nearest_valid_size(size) if error else None}
     if error is None:
         width, height = output_dimensions(size)
         n = _bounded_int(request.GET.get("n"), default=1, low=N_MIN, high=N_MAX)
         quality = request.GET.get("quality", "auto")
-        tokens = estimate_output_tokens(size=size, quality=quality, n=n,
-                                        partial_images=_bounded_int(request.GET.get("partial_images"),
-                                                                    default=0, low=0, high=3),
-                                        model=settings.STUDIO_MODEL)
+        gif = request.GET.get("output_format") == "gif"
+        partial_images = 0 if gif else _bounded_int(request.GET.get("partial_images"), default=0, low=0, high=3)
+        tokens = estimate_output_tokens(size=size, quality=quality, n=n, partial_images=partial_images, model=model)
+        notes = [] if tokens_are_exact(model) else [token_rule_for(model).reason]
+        if gif:
+            notes.append(GIF_ESTIMATE_NOTE)
         context.update(
-            width=width, height=height, auto=size == "auto", n=n, tokens=tokens,
-            experimental=is_experimental(width, height),
-            cost=pricebook.estimate_usd(model=settings.STUDIO_MODEL, usage=Usage(image_output=tokens)),
+            width=width, height=height, auto=size == "auto", n=n, tokens=tokens, model=model,
+            experimental=is_experimental(width, height), approximate=" ".join(notes),
+            cost=pricebook.estimate_usd(model=model, usage=Usage(image_output=tokens)),
         )
     return render(request, "studio/_size_check.html", context)
 

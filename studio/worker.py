@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import FrameType
 
 from django.conf import settings
@@ -32,7 +32,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 from gallery.services import TRASH_DAYS, trash_purge_expired
 
-from . import scheduling, services, tasks
+from . import pacing, scheduling, services, tasks
 from .db_backends import gate
 from .models import Job, WorkerHeartbeat
 
@@ -48,9 +48,12 @@ CLAIM_BATCH = 50
 
 class ConcurrentWorker(Worker):
     def __init__(self, *, concurrency: int, shutdown_grace: float | None = None,
-                 exit: Callable[[int], None] = os._exit, **kwargs) -> None:
+                 exit: Callable[[int], None] = os._exit, clock: Callable[[], datetime] = timezone.now,
+                 **kwargs) -> None:
         super().__init__(**kwargs)
         self.concurrency = concurrency
+        self.clock = clock  # the pace's time (tests move it by hand)
+        self._held_by_pace = False
         self.shutdown_grace = settings.STUDIO_SHUTDOWN_GRACE if shutdown_grace is None else shutdown_grace
         lease = settings.STUDIO_JOB_LEASE_SECONDS
         # Beats and recoveries come often enough that a live worker's lease never runs out, and
@@ -135,6 +138,10 @@ class ConcurrentWorker(Worker):
             if self.max_tasks is not None and self._claimed >= self.max_tasks:
                 self._done_with_batch = True
             return
+        if self._held_by_pace:
+            # Queued jobs wait for the pace (studio.pacing): look again when it lets one more start.
+            self._wait(min(self.interval, max(pacing.pace_wait(now=self.clock()), 0.01)))
+            return
         if self.batch and polled and not self._in_flight:
             self._done_with_batch = True
             return
@@ -196,6 +203,7 @@ class ConcurrentWorker(Worker):
                     rank = {pk: index for index, pk in enumerate(order)}
                     found = tasks_.filter(args_kwargs__kwargs__job_id__in=order).select_for_update(skip_locked=True)
                     claimed = sorted(found, key=lambda task: rank.get(_job_id(task), len(rank)))[:limit]
+                    claimed = self._within_pace(claimed)
                 else:
                     claimed = self._stale_tasks(tasks_, limit)
                 for task_result in claimed:
@@ -205,6 +213,17 @@ class ConcurrentWorker(Worker):
                 return [], False  # another worker holds the queue; try again shortly
             raise
         return claimed, True
+
+    def _within_pace(self, claimed: list[DBTaskResult]) -> list[DBTaskResult]:
+        """The leading tasks whose jobs' images the shared pace lets start now (booked in the
+        claim's transaction); the others stay queued, in order."""
+        self._held_by_pace = False
+        if not pacing.enabled() or not claimed:
+            return claimed
+        images = dict(Job.objects.filter(pk__in=[_job_id(task) for task in claimed]).values_list("pk", "request__n"))
+        admitted = pacing.pace_admit(sizes=[int(images.get(_job_id(task)) or 1) for task in claimed], now=self.clock())
+        self._held_by_pace = admitted < len(claimed)
+        return claimed[:admitted]
 
     @staticmethod
     def _stale_tasks(tasks_, limit: int) -> list[DBTaskResult]:

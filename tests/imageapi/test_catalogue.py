@@ -222,7 +222,7 @@ def test_the_client_refuses_a_shut_down_model_before_any_call() -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("model", "fields", "field", "words"), [
-    ("gpt-image-1", {}, None, "gpt-image-1 was shut down on 2026-10-23; use gpt-image-2."),
+    ("gpt-image-1", {}, "model", "gpt-image-1 was shut down on 2026-10-23; use gpt-image-2."),
     ("gpt-image-2.6-flare", {"background": "transparent"}, "background", "not supported"),
     ("gpt-image-2.5-flare", {"background": "transparent", "output_format": "jpeg"}, "background", "png or webp"),
 ])

@@ -86,7 +86,8 @@ def _known_urls(world: World) -> dict[str, str]:
     return {
         "studio:home": "/", "studio:generate": "/generate/", "studio:edit": "/edit/",
         "studio:size_check": "/size-check/?size=1024x1024", "studio:prompts": "/prompts/",
-        "studio:job_card": f"/jobs/{world.job.pk}/", "studio:job_cancel": f"/jobs/{world.job.pk}/cancel/",
+        "studio:job_card": f"/jobs/{world.job.pk}/",
+        "studio:jobs_live": f"/jobs/live/?live={world.job.pk}", "studio:job_cancel": f"/jobs/{world.job.pk}/cancel/",
         "studio:job_preview": f"/jobs/{world.job.pk}/preview/",
         "studio:spend": "/spend/", "studio:spend_csv": "/spend/ledger.csv",
         "studio:spend_team": f"/spend/team/{team}/", "studio:spend_team_csv": f"/spend/team/{team}/ledger.csv",

@@ -40,7 +40,7 @@ def test_totals_count_billed_uncertain_and_held_apart_and_never_price_unknown_as
     _job(alice, cost=None, reserved="0.30", status=Job.Status.FAILED, interrupted=1)  # may have been billed
     _job(alice, cost=None, reserved="0.40", status=Job.Status.FAILED)  # refused: nothing billed
     _job(alice, cost=None, reserved="0.50", status=Job.Status.RUNNING)  # holds its reservation
-    _job(alice, cost=None, reserved="0.60", status=Job.Status.SUCCEEDED)  # price unknown
+    _job(alice, cost=None, reserved="0.60", status=Job.Status.SUCCEEDED, price_unknown=True)
 
     totals = ledger.spend_totals(MARCH.jobs(Job.objects.filter(created_by=alice)))
 
@@ -141,7 +141,7 @@ def test_the_csv_has_one_row_per_job_with_estimate_actual_and_flags(alice, team)
                   usage={"input_tokens": 20, "output_tokens": 272, "total_tokens": 292})
     lost = _job(alice, cost=None, reserved="0.25", status=Job.Status.CANCELLED, space=team,
                 started_at=_at(2026, 3, 10, 12), error_code="")
-    unknown = _job(alice, cost=None, reserved="0.07", status=Job.Status.SUCCEEDED)
+    unknown = _job(alice, cost=None, reserved="0.07", status=Job.Status.SUCCEEDED, price_unknown=True)
 
     rows = {int(row["job"]): row for row in _csv(Job.objects.all())}
 

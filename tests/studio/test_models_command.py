@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
@@ -45,7 +46,13 @@ def test_a_model_the_catalogue_cannot_offer_stops_start_up(env: dict[str, str], 
 
 
 def test_the_default_and_the_offered_models() -> None:
-    assert start().stdout.strip() == '["gpt-image-2", ["gpt-image-2"]]'
+    every_active = ["gpt-image-2", "gpt-image-2.5-flare", "gpt-image-2.5-sunburst", "gpt-image-2.6-flare",
+                    "gpt-image-2.6-sunburst"]
+    assert json.loads(start().stdout) == ["gpt-image-2", every_active]
+    # A snapshot as the default stands for its model: offered once, first.
+    pinned = json.loads(start(STUDIO_MODEL="gpt-image-2.5-flare-2026-09-08").stdout)
+    assert pinned == ["gpt-image-2.5-flare-2026-09-08", ["gpt-image-2.5-flare-2026-09-08", "gpt-image-2",
+                                                         *every_active[2:]]]
     outcome = start(STUDIO_MODEL="gpt-image-2.5-flare-2026-09-08", STUDIO_MODELS="gpt-image-2.6-flare,gpt-image-2")
     assert outcome.stdout.strip() == (
         '["gpt-image-2.5-flare-2026-09-08", ["gpt-image-2.5-flare-2026-09-08", "gpt-image-2.6-flare", "gpt-image-2"]]')

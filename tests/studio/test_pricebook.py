@@ -135,6 +135,10 @@ def test_a_model_without_a_price_is_priced_unknown_and_flagged_not_at_zero(alice
     detail = alice_client.get(reverse("gallery:detail", args=[image.pk])).content.decode()
     assert "Price unknown" in detail and "$0.00000" not in detail
 
+    Job.objects.filter(pk=job.pk).update(status=Job.Status.CANCELLED)  # ended after the call had run
+    card = alice_client.get(reverse("studio:job_card", args=[job.pk])).content.decode()
+    assert 'data-cost="price-unknown"' in card and "$0.0000" not in card
+
 
 def test_a_priced_job_is_not_flagged(alice, alice_client):
     job = _run(_submit(alice))
@@ -214,6 +218,22 @@ def test_a_used_entry_keeps_its_rates_in_the_admin_and_a_new_one_is_editable(sta
     assert 'name="image_output"' in page
     add = staff_client.get(reverse("admin:studio_priceentry_add"), {"model": "gpt-image-2.6-flare"}).content.decode()
     assert 'value="gpt-image-2.6-flare"' in add
+
+
+def test_staff_add_an_entry_for_a_catalogue_model_with_rates_that_are_not_negative(staff_client):
+    url = reverse("admin:studio_priceentry_add")
+    form = {"model": "gpt-image-2.6-flare", "valid_from": "2027-01-01", "text_input": "5", "text_cached_input": "",
+            "image_input": "8", "image_cached_input": "", "image_output": "28.5", "text_output": "", "note": "Jan"}
+    unknown = staff_client.post(url, {**form, "model": "gpt-image-9"})
+    assert unknown.status_code == 200 and "is not in the catalogue" in unknown.content.decode()
+    negative = staff_client.post(url, {**form, "image_output": "-1"})
+    assert negative.status_code == 200 and "A rate cannot be negative." in negative.content.decode()
+    assert staff_client.post(url, form).status_code == 302
+    added = PriceEntry.objects.get(model="gpt-image-2.6-flare", valid_from=date(2027, 1, 1))
+    assert added.image_output == Decimal("28.5") and added.text_output is None
+    assert price_entry_for(model="gpt-image-2.6-flare", at=datetime(2027, 1, 1, tzinfo=UTC)) == added
+    again = staff_client.post(url, {**form, "image_output": "27"})
+    assert again.status_code == 200 and "already exists" in again.content.decode()
 
 
 def test_the_price_book_is_for_staff_only(alice_client):

@@ -48,7 +48,7 @@ print(json.dumps({
     "DEBUG": s.DEBUG, "ALLOWED_HOSTS": s.ALLOWED_HOSTS, "STUDIO_PROVIDER": s.STUDIO_PROVIDER,
     "OPENAI_BASE_URL": s.OPENAI_BASE_URL, "key_is_set": bool(s.OPENAI_API_KEY),
     "STUDIO_REQUEST_TIMEOUT": s.STUDIO_REQUEST_TIMEOUT, "STUDIO_MAX_RETRIES": s.STUDIO_MAX_RETRIES,
-    "STUDIO_WORKER_CONCURRENCY": s.STUDIO_WORKER_CONCURRENCY,
+    "STUDIO_WORKER_CONCURRENCY": s.STUDIO_WORKER_CONCURRENCY, "STUDIO_IMAGES_PER_MINUTE": s.STUDIO_IMAGES_PER_MINUTE,
     "STUDIO_EMULATOR_LATENCY": s.STUDIO_EMULATOR_LATENCY, "SESSION_COOKIE_SECURE": s.SESSION_COOKIE_SECURE,
     "DB_ENGINE": s.DATABASES["default"]["ENGINE"], "DB_HOST": s.DATABASES["default"]["HOST"],
 }))
@@ -71,6 +71,8 @@ BAD_ENVIRONMENTS: dict[str, tuple[dict[str, str], str]] = {
     "STUDIO_MAX_RETRIES=99": ({"STUDIO_MAX_RETRIES": "99", "OPENAI_API_KEY": SECRET_KEY_VALUE},
                               "STUDIO_MAX_RETRIES"),
     "STUDIO_WORKER_CONCURRENCY=0": ({"STUDIO_WORKER_CONCURRENCY": "0"}, "STUDIO_WORKER_CONCURRENCY"),
+    "STUDIO_IMAGES_PER_MINUTE=-5": ({"STUDIO_IMAGES_PER_MINUTE": "-5"}, "STUDIO_IMAGES_PER_MINUTE"),
+    "STUDIO_IMAGES_PER_MINUTE=lots": ({"STUDIO_IMAGES_PER_MINUTE": "lots"}, "STUDIO_IMAGES_PER_MINUTE"),
     "STUDIO_EMULATOR_LATENCY=fast": ({"STUDIO_EMULATOR_LATENCY": "fast"}, "STUDIO_EMULATOR_LATENCY"),
     "STUDIO_JOB_MAX_ATTEMPTS=0": ({"STUDIO_JOB_MAX_ATTEMPTS": "0"}, "STUDIO_JOB_MAX_ATTEMPTS"),
     "STUDIO_BUDGET_TIMEZONE=Mars/Olympus": ({"STUDIO_BUDGET_TIMEZONE": "Mars/Olympus"}, "STUDIO_BUDGET_TIMEZONE"),
@@ -87,6 +89,7 @@ GOOD_ENVIRONMENTS: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
         "STUDIO_PROVIDER": "offline", "key_is_set": False, "DEBUG": True,
         "OPENAI_BASE_URL": "https://api.openai.com/v1", "STUDIO_MAX_RETRIES": 2, "STUDIO_REQUEST_TIMEOUT": 600.0,
         "ALLOWED_HOSTS": ["127.0.0.1", "localhost", "[::1]"], "DB_ENGINE": "studio.db_backends.sqlite3",
+        "STUDIO_IMAGES_PER_MINUTE": 0,
     }),
     "a key means openai": ({"OPENAI_API_KEY": SECRET_KEY_VALUE}, {"STUDIO_PROVIDER": "openai", "key_is_set": True}),
     "a key with offline chosen": ({"OPENAI_API_KEY": SECRET_KEY_VALUE, "STUDIO_PROVIDER": "offline"},
@@ -98,10 +101,11 @@ GOOD_ENVIRONMENTS: dict[str, tuple[dict[str, str], dict[str, Any]]] = {
     "production": (
         {"DEBUG": "false", "SECRET_KEY": "x" * 50, "ALLOWED_HOSTS": " studio.example.com, .example.org ,",
          "STUDIO_REQUEST_TIMEOUT": "120", "STUDIO_MAX_RETRIES": "0", "STUDIO_WORKER_CONCURRENCY": "16",
-         "STUDIO_EMULATOR_LATENCY": "0", "DATABASE_URL": "postgres://studio:pw@db.internal:5432/studio"},
+         "STUDIO_EMULATOR_LATENCY": "0", "STUDIO_IMAGES_PER_MINUTE": "250", "DATABASE_URL": "postgres://studio:pw@db.internal:5432/studio"},
         {"DEBUG": False, "SESSION_COOKIE_SECURE": True, "ALLOWED_HOSTS": ["studio.example.com", ".example.org"],
          "STUDIO_REQUEST_TIMEOUT": 120.0, "STUDIO_MAX_RETRIES": 0, "STUDIO_WORKER_CONCURRENCY": 16,
-         "STUDIO_EMULATOR_LATENCY": 0.0, "DB_ENGINE": "studio.db_backends.postgresql", "DB_HOST": "db.internal"},
+         "STUDIO_EMULATOR_LATENCY": 0.0, "STUDIO_IMAGES_PER_MINUTE": 250,
+         "DB_ENGINE": "studio.db_backends.postgresql", "DB_HOST": "db.internal"},
     ),
 }
 

@@ -179,7 +179,7 @@ def test_the_page_shows_estimate_beside_actual_and_says_what_is_unknown(alice_cl
     _job(alice, cost="0.0123", reserved="0.0500", prompt="billed one")
     _job(alice, cost=None, reserved="0.2500", status=Job.Status.CANCELLED, started_at=timezone.now(),
          prompt="cut short")
-    _job(alice, cost=None, reserved="0.0700", status=Job.Status.SUCCEEDED, prompt="unpriced")
+    _job(alice, cost=None, reserved="0.0700", status=Job.Status.SUCCEEDED, prompt="unpriced", price_unknown=True)
 
     content = alice_client.get(reverse("studio:spend")).content.decode()
 

@@ -297,12 +297,96 @@ def test_job_card_shows_progress_then_images(alice_client, alice):
     job = services.job_submit_generation(user=alice, request={
         "model": "gpt-image-2", "prompt": "a fox", "n": 1, "size": "1024x1024", "quality": "low"})
     queued = alice_client.get(f"/jobs/{job.pk}/").content.decode()
-    assert "Queued" in queued and 'hx-trigger="every 1s"' in queued and "Cancel" in queued
+    assert "Queued" in queued and f'name="live" value="{job.pk}"' in queued and "Cancel" in queued
+    assert "hx-trigger" not in queued  # the page polls for it, not the card itself
     services.job_run(job_id=job.pk)
     done = alice_client.get(f"/jobs/{job.pk}/").content.decode()
     image = Image.objects.get()
-    assert "Succeeded" in done and "hx-trigger" not in done
+    assert "Succeeded" in done and 'name="live"' not in done
     assert f"/gallery/{image.pk}/thumbnail/" in done and "$0.0" in done
+
+
+def _submit_fox(user, prompt="a fox"):
+    return services.job_submit_generation(user=user, request={
+        "model": "gpt-image-2", "prompt": prompt, "n": 1, "size": "1024x1024", "quality": "low"})
+
+
+def _poll(client, *job_ids):
+    return client.get("/jobs/live/", {"live": [str(pk) for pk in job_ids]}, HTTP_HX_REQUEST="true")
+
+
+def _cards(html: str) -> dict[int, str]:
+    """The job cards of a poll's answer, by id, each with its opening tag."""
+    return {int(pk): tag for tag, pk in re.findall(r'(<article [^>]*id="job-(\d+)"[^>]*>)', html)}
+
+
+def test_the_studio_page_has_one_poller_however_many_jobs_run(alice_client, alice):
+    jobs = [_submit_fox(alice, f"fox {index}") for index in range(3)]
+    html = alice_client.get("/").content.decode()
+    assert html.count("hx-trigger=\"every") == 1
+    poller = re.search(r'<div id="jobs-live"[^>]*>', html).group(0)
+    assert 'hx-get="/jobs/live/"' in poller and 'hx-include="#jobs [name=live]"' in poller
+    assert sorted(int(pk) for pk in re.findall(r'name="live" value="(\d+)"', html)) == sorted(job.pk for job in jobs)
+    assert "reload the page" in html  # without scripting: a <noscript> pointer to reloading
+
+
+def test_the_studio_page_does_not_poll_when_no_job_is_active(alice_client, alice):
+    services.job_run(job_id=_submit_fox(alice).pk)
+    html = alice_client.get("/").content.decode()
+    assert '<div id="jobs-live">' in html and "hx-trigger=\"every" not in html and 'name="live"' not in html
+
+
+def test_a_poll_answers_with_the_cards_it_names_out_of_band(alice_client, alice):
+    running, finished = _submit_fox(alice, "still running"), _submit_fox(alice, "about to end")
+    other = _submit_fox(alice, "not on this page")
+    services.job_run(job_id=finished.pk)
+    response = _poll(alice_client, running.pk, finished.pk)
+    assert response.status_code == 200
+    html = response.content.decode()
+    cards = _cards(html)
+    assert set(cards) == {running.pk, finished.pk} and other.pk not in cards
+    assert all('hx-swap-oob="true"' in tag for tag in cards.values())
+    assert 'data-status="succeeded"' in cards[finished.pk]  # the final state swaps in
+    image = Image.objects.get()
+    assert f"/gallery/{image.pk}/thumbnail/" in html
+    assert re.search(r'<div id="jobs-live" hx-get="/jobs/live/" hx-trigger="every 1s"', html)  # still polling
+
+
+def test_the_poll_stops_once_the_last_job_ends(alice_client, alice):
+    job = _submit_fox(alice)
+    services.job_run(job_id=job.pk)
+    html = _poll(alice_client, job.pk).content.decode()
+    assert 'data-status="succeeded"' in _cards(html)[job.pk]
+    assert '<div id="jobs-live">' in html and "hx-trigger" not in html
+
+
+def test_a_poll_keeps_going_for_a_job_submitted_while_it_was_under_way(alice_client, alice):
+    """A poll sent before a submit landed does not name the new card; it must not stop the polling."""
+    ended = _submit_fox(alice, "ended")
+    services.job_run(job_id=ended.pk)
+    _submit_fox(alice, "just submitted")
+    assert "hx-trigger=\"every 1s\"" in _poll(alice_client, ended.pk).content.decode()
+
+
+def test_a_poll_leaves_out_jobs_the_user_may_not_see(alice_client, bob_client, alice, bob):
+    alices = _submit_fox(alice, "alice's fox")
+    bobs = _submit_fox(bob, "bob's fox")
+    html = _poll(bob_client, alices.pk, bobs.pk, "x", "99999999999999999999999").content.decode()
+    assert set(_cards(html)) == {bobs.pk} and "alice&#x27;s fox" not in html and "alice's fox" not in html
+    assert _cards(_poll(bob_client, alices.pk).content.decode()) == {}
+
+
+def test_a_poll_without_htmx_sends_the_browser_to_the_studio(alice_client, alice):
+    response = alice_client.get("/jobs/live/", {"live": _submit_fox(alice).pk})
+    assert response.status_code == 302 and response["Location"] == "/"
+
+
+def test_a_submit_starts_the_poller_again(alice_client):
+    html = alice_client.post("/generate/", GENERATE, HTTP_HX_REQUEST="true").content.decode()
+    job = Job.objects.get()
+    poller = re.search(r'<div id="jobs-live"[^>]*>', html).group(0)
+    assert 'hx-swap-oob="true"' in poller and 'hx-trigger="every 1s"' in poller
+    assert f'name="live" value="{job.pk}"' in html
 
 
 def test_running_job_card_shows_elapsed_time_and_the_latest_partial(alice_client, alice):
