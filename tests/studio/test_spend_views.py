@@ -82,6 +82,7 @@ def test_the_owner_sees_the_teams_spend_by_member(north):
     response = north.client(north.owner).get(reverse("studio:spend_team", args=[north.space.pk]))
 
     assert response.status_code == 200
+    assert reverse("teams:detail", args=[north.space.pk]) in response.content.decode()
     assert response.context["totals"].spent == Decimal("0.50")
     by_member = dict(response.context["groups"])["By member"]
     assert [(row.label, row.totals.spent) for row in by_member] == [("owen", Decimal("0.30")),
@@ -103,7 +104,10 @@ def test_everything_is_for_staff_only(alice_client, staff, alice, bob):
 
 
 def test_staff_may_open_any_teams_spend(staff, north):
-    assert staff.get(reverse("studio:spend_team", args=[north.space.pk])).status_code == 200
+    response = staff.get(reverse("studio:spend_team", args=[north.space.pk]))
+    assert response.status_code == 200
+    # No link back to a team page staff cannot open (they are not in the team).
+    assert reverse("teams:detail", args=[north.space.pk]) not in response.content.decode()
 
 
 def test_signed_out_visitors_are_sent_to_log_in(client):
