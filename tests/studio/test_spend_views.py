@@ -367,3 +367,19 @@ def test_the_csv_streams_after_the_view_returned_outside_any_transaction(alice, 
     client.force_login(alice)
     response = client.get(reverse("studio:spend_csv"))
     assert sorted(row["prompt"] for row in _rows(response)) == [f"job {index}" for index in range(5)]
+
+
+def test_a_month_runs_by_the_budget_time_zone_on_the_page_and_in_the_csv(settings, alice_client, alice):
+    settings.STUDIO_BUDGET_TIMEZONE = "Pacific/Auckland"
+    # 11:30 UTC on 31 March is already 00:30 on 1 April in Auckland (UTC+13 until April's DST end).
+    _job(alice, cost="0.60", created_at=datetime(2026, 3, 31, 11, 30, tzinfo=UTC), prompt="april in auckland")
+    _job(alice, cost="0.20", created_at=datetime(2026, 3, 31, 10, 30, tzinfo=UTC), prompt="march in auckland")
+
+    april = alice_client.get(reverse("studio:spend"), {"month": "2026-04"})
+    assert april.context["totals"].spent == Decimal("0.60")
+    assert [(row.key.day, row.totals.spent) for row in april.context["over_time"] if row.totals.jobs] == [
+        (1, Decimal("0.60"))]
+    assert "Pacific/Auckland" in april.content.decode()
+    rows = _rows(alice_client.get(reverse("studio:spend_csv"), {"month": "2026-03"}))
+    assert [row["prompt"] for row in rows] == ["march in auckland"]
+    assert rows[0]["created_at"] == "2026-03-31T23:30:00+13:00"
