@@ -274,7 +274,7 @@ def options(request: HttpRequest) -> HttpResponse:
     return render(request, "studio/_options.html", {"form": form, "idp": form.id_prefix})
 
 
-# Output formats with no published rule for how their frames count: estimated as one image each.
+# The references give no rule for how a GIF's frames count (models.md): it is estimated as one image.
 GIF_ESTIMATE_NOTE = "A GIF is estimated as one image: no published rule says how its frames count."
 
 
