@@ -256,7 +256,12 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def job_preview(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_visible_job(request.user, pk)
     if not job.preview:
-        raise Http404
+        # The job finished (its previews are removed) while its card was still loading the last
+        # one: show the result rather than a broken picture.
+        result = job.images.filter(deleted_at__isnull=True).order_by("pk").first()
+        if result is None:
+            raise Http404
+        return redirect("gallery:thumbnail", pk=result.pk)
     # A missing file was replaced by a newer preview in the meantime: a 404, and the card asks again.
     return serve_file(job.preview, content_type=f"image/{job.preview.name.rsplit('.', 1)[-1]}",
                       cache="private, no-store")
