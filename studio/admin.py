@@ -1,15 +1,17 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from gallery.admin import ReadOnlyInline, SpaceFilter
+from imageapi.catalogue import active_models
 from teams.models import Budget
 
 from . import ledger, pricebook, spending
-from .models import Job, JobInput, PriceEntry, WorkerHeartbeat
+from .models import Job, JobInput, ModelOffer, PriceEntry, WorkerHeartbeat
 
 
 class JobInputInline(ReadOnlyInline):
@@ -119,3 +121,18 @@ class PriceEntryAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="Current")
     def is_current(self, entry: PriceEntry) -> bool:
         return entry.valid_from == entry.current_from
+
+
+@admin.register(ModelOffer)
+class ModelOfferAdmin(admin.ModelAdmin):
+    """Which models the picker offers, over ``STUDIO_MODELS``: a row per model staff decided on."""
+
+    list_display = ["model", "offered", "changed_at"]
+    list_editable = ["offered"]
+    fields = ["model", "offered"]
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "model":
+            choices = [(entry.id, entry.id) for entry in active_models()]
+            return forms.ChoiceField(choices=choices, label="Model", help_text=db_field.help_text)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
