@@ -383,3 +383,15 @@ def test_a_month_runs_by_the_budget_time_zone_on_the_page_and_in_the_csv(setting
     rows = _rows(alice_client.get(reverse("studio:spend_csv"), {"month": "2026-03"}))
     assert [row["prompt"] for row in rows] == ["march in auckland"]
     assert rows[0]["created_at"] == "2026-03-31T23:30:00+13:00"
+
+
+def test_the_jobs_are_paged_and_the_pages_keep_the_period(alice_client, alice, monkeypatch):
+    monkeypatch.setattr("studio.spend_views.LEDGER_PAGE", 2)
+    for day in (10, 11, 12):
+        _job(alice, cost="0.10", created_at=datetime(2026, 2, day, 12, tzinfo=UTC))
+
+    first = alice_client.get(reverse("studio:spend"), {"month": "2026-02"}).content.decode()
+    assert "Page 1 of 2" in first and 'href="?month=2026-02&amp;page=2" rel="next"' in first
+    second = alice_client.get(reverse("studio:spend"), {"month": "2026-02", "page": "2"})
+    assert len(second.context["page"].object_list) == 1
+    assert 'href="?month=2026-02&amp;page=1" rel="prev"' in second.content.decode()
