@@ -124,7 +124,8 @@ def client_run(calls: int, seconds: float) -> Result:
     return Result("client", calls, peak, elapsed, outcomes=_outcomes(outcomes))
 
 
-def _database_url() -> str:
+def database_url() -> str:
+    """The URL of the database this process uses (the test or bench database), for a worker process."""
     db = connection.settings_dict
     if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
@@ -156,7 +157,7 @@ def worker_run(calls: int, seconds: float, *, log: Callable[[str], object] = lam
                                              request={**REQUEST, "prompt": f"bench job {i % PROMPTS}"}).pk
                for i in range(calls)]
     with slow_upstream(seconds) as base_url:
-        env = {**os.environ, "DATABASE_URL": _database_url(), "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        env = {**os.environ, "DATABASE_URL": database_url(), "MEDIA_ROOT": str(settings.MEDIA_ROOT),
                "STUDIO_PROVIDER": "openai", "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": base_url + "/v1",
                "STUDIO_REQUEST_TIMEOUT": str(seconds * 4),
                # One organisation's load from one bench user: the per-person cap is not measured here.
