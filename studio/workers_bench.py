@@ -1,19 +1,21 @@
 """Several worker processes on one database, for `make bench` (issue 10), and the helpers the
 several-workers test shares with it (``worker_env``, ``run_workers``).
 
-``workers`` processes of ``manage.py worker --batch`` take ``jobs`` queued generations from the
-bench's database and media folder, as workers on several machines would, calling the bench's
-own upstream (the emulator over HTTP in its own process, ``studio.benchmarks.slow_upstream``,
-each call ``seconds`` long) which counts the calls it served. Each job ran exactly once when:
+``workers`` processes of ``manage.py worker`` (as deployed: not ``--batch``) take ``jobs``
+queued generations from the bench's database and media folder, as workers on several machines
+would, calling the bench's own upstream (the emulator over HTTP in its own process,
+``studio.benchmarks.slow_upstream``, each call ``seconds`` long) which counts the calls it
+served. Once every job has ended each worker gets SIGTERM. Each job ran exactly once when:
 every job succeeded after one attempt and one call, with one image; the upstream served one
-call per job; and every task of the queue was claimed once, by one worker. Also reported: the
-wall time from the workers' start to the last one's exit, and how the jobs spread over the
-workers.
+call per job; every task of the queue was claimed once, by one worker; and every worker
+exited cleanly. Also reported: the wall time from the workers' start until every job had
+ended, and how many jobs each worker ran.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -55,25 +57,38 @@ class Finished:
 
 
 def run_workers(count: int, *, concurrency: int, env: Mapping[str, str], log_dir: Path,
-                interval: float = 0.05, timeout: float = 600) -> Finished:
-    """Start ``count`` ``manage.py worker --batch`` processes together and wait for them all (those
-    still running after ``timeout`` seconds are killed)."""
+                interval: float = 0.05, timeout: float = 600, until: Callable[[], bool] | None = None) -> Finished:
+    """Start ``count`` worker processes together. Without ``until``: ``manage.py worker --batch``,
+    waited for until they all exit. With it: workers as deployed (no ``--batch``), each sent
+    SIGTERM once ``until()`` is true (polled every 0.1 s), its wall time measured to then.
+    Processes still running after ``timeout`` seconds are killed."""
+    batch = ["--batch"] if until is None else []
     processes = []
     started = time.perf_counter()
+    deadline = started + timeout
     try:
         for index in range(count):
             with open(log_dir / f"worker-{index}.log", "wb") as log:  # the process keeps its own handle
                 processes.append(subprocess.Popen(  # noqa: S603 - our own manage.py, fixed arguments
-                    [sys.executable, "manage.py", "worker", "--batch", "--concurrency", str(concurrency),
+                    [sys.executable, "manage.py", "worker", *batch, "--concurrency", str(concurrency),
                      "--interval", str(interval), "--worker-id", f"worker-{index}"],
                     cwd=ROOT, env=dict(env), stdout=log, stderr=subprocess.STDOUT))
-        deadline = started + timeout
+        if until is not None:
+            while (time.perf_counter() < deadline and not until()
+                   and any(process.poll() is None for process in processes)):
+                time.sleep(0.1)
+            seconds = time.perf_counter() - started
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)  # nothing is in flight: each stops at once
+            deadline = min(deadline, time.perf_counter() + 60)
         for process in processes:
             try:
                 process.wait(timeout=max(0.0, deadline - time.perf_counter()))
             except subprocess.TimeoutExpired:
                 break
-        seconds = time.perf_counter() - started
+        if until is None:
+            seconds = time.perf_counter() - started
     finally:
         for process in processes:
             if process.poll() is None:
@@ -122,8 +137,9 @@ def run(*, workers: int = WORKERS, jobs: int = JOBS, concurrency: int = CONCURRE
         before = benchmarks.in_flight(base_url)["served"]
         env = worker_env(STUDIO_PROVIDER="openai", OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=base_url + "/v1",
                          STUDIO_MAX_JOBS_PER_USER=str(jobs), STUDIO_IMAGES_PER_MINUTE="0")
+        waiting = Job.objects.filter(pk__in=job_ids, status__in=Job.ACTIVE_STATUSES)
         finished = run_workers(workers, concurrency=concurrency, env=env, log_dir=log_dir,
-                               timeout=max(600.0, jobs * 2.0))
+                               timeout=max(600.0, jobs * 2.0), until=lambda: not waiting.exists())
         upstream_calls = benchmarks.in_flight(base_url)["served"] - before
     if finished.returncodes != [0] * workers:
         log(f"several workers: exit codes {finished.returncodes}:\n{finished.logs[-4000:]}")
@@ -138,8 +154,15 @@ def run(*, workers: int = WORKERS, jobs: int = JOBS, concurrency: int = CONCURRE
         images=Counter(Counter(Image.objects.filter(job_id__in=job_ids).values_list("job_id", flat=True))[pk]
                        for pk in job_ids),
         upstream_calls=upstream_calls, claims=Counter(len(ids) for ids in owners), tasks=len(owners),
-        per_worker=Counter(ids[-1] for ids in owners if ids),
+        per_worker=_per_worker(workers, owners),
     )
+
+
+def _per_worker(workers: int, owners: list[list[str]]) -> Counter[str]:
+    """Jobs each worker ran, a worker that ran none included."""
+    spread = Counter({f"worker-{index}": 0 for index in range(workers)})
+    spread.update(ids[-1] for ids in owners if ids)
+    return spread
 
 
 def _counts(counter: Counter, name: Callable[[object], str] = str) -> str:
