@@ -7,7 +7,8 @@ moments: **claimed** (the worker took its task off the queue: the scheduler's ch
 **started** (its thread marked it running: what B's card shows; a claimed job's thread may
 first wait for one of the worker's few database connections):
 
-- **B's wait**: submit → claimed, and submit → started;
+- **B's wait**: submit (its row committed, when a worker may first see it) → claimed, and
+  submit → started;
 - **burst jobs before B**: how many of A's jobs were claimed (started) after B's submit and
   before B's job; the issue's bound is ``concurrency``. Out of **queued ahead**: A's jobs not
   yet claimed when B submitted, all of which go first in FIFO order;
@@ -31,6 +32,7 @@ from unittest import mock
 
 from django.contrib.auth import get_user_model
 from django.test.utils import override_settings
+from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
 from imageapi.emulator.handler import RENDER_SECONDS
@@ -114,6 +116,9 @@ def run_once(*, order: str, burst: int, concurrency: int, latency: float) -> Run
                 time.sleep(0.02)
             single = services.job_submit_generation(user=person_b, enqueue=job_enqueue, request={
                 **REQUEST, "prompt": "bench single"})
+            # From its commit: before it, no worker could see the job (a claim round that read the
+            # queue a moment earlier may still take up to ``concurrency`` of the burst).
+            submitted = timezone.now()
         except BaseException:
             worker.running = False
             raise
@@ -132,7 +137,6 @@ def run_once(*, order: str, burst: int, concurrency: int, latency: float) -> Run
     single_claimed = claimed_at.get(single.pk)
     if single.started_at is None or single_claimed is None:
         raise RuntimeError(f"The single job never started ({single.status}): the bench's worker left it queued.")
-    submitted = single.created_at
     burst_claims = [claimed_at.get(pk) for pk in burst_ids]
     burst_starts = Job.objects.filter(pk__in=burst_ids).values_list("started_at", flat=True)
     first = min(jobs.values_list("created_at", flat=True))
