@@ -62,9 +62,9 @@ class ConcurrentWorker(Worker):
         self.recovery_seconds = min(RECOVERY_SECONDS, lease / 3)
         self._exit = exit
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
-        # Job threads share a few database connections, however many calls are in flight; the
-        # worker's own loop (claims, heartbeats) keeps its connection outside the gate, so it
-        # never waits behind completing jobs.
+        # Job threads share a few database connections, however many calls are in flight (kept
+        # open from one job to the next, not opened per job); the worker's own loop (claims,
+        # heartbeats) keeps its connection outside the gate, so it never waits behind completing jobs.
         self.db_gate = gate.Gate(min(concurrency, settings.STUDIO_WORKER_DB_CONNECTIONS))
         self._in_flight: set[Future] = set()
         self._job_ids: set[int] = set()
@@ -98,6 +98,7 @@ class ConcurrentWorker(Worker):
             self._drain()
         finally:
             self._pool.shutdown(wait=False)
+            self.db_gate.close_idle()  # the job threads' connections, kept open between jobs
             try:
                 WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
             except DatabaseError:
