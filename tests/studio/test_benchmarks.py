@@ -11,14 +11,17 @@ def test_the_client_run_serves_every_call_through_its_own_upstream() -> None:
     assert result.mode == "client" and result.calls == 12
     assert result.outcomes == "12 ok"
     assert 1 <= result.peak_in_flight <= 12
+    assert result.cpu_seconds > 0 and result.upstream_cpu_seconds > 0  # both drew or read 12 pictures
 
 
 def test_the_table_names_the_load_and_every_measure() -> None:
     lines = benchmarks.markdown([
         benchmarks.Result("client", 1000, 1000, 31.5, outcomes="1000 ok"),
         benchmarks.Result("worker", 1000, 998, 44.0, peak_rss_mib=612.4, outcomes="1000 succeeded",
-                          peak_db_connections=12),
+                          peak_db_connections=12, cpu_seconds=81.25, upstream_cpu_seconds=12.0),
     ], seconds=30)
     assert lines[0].startswith("| load (30-second calls) | peak calls in flight at the upstream |")
-    assert lines[2] == "| 1,000 calls, one ImagesClient, one thread per call | 1,000 | 31.5 s | — | — | 1000 ok |"
-    assert lines[3] == "| 1,000 calls, manage.py worker --batch | 998 | 44.0 s | 612 MiB | 12 | 1000 succeeded |"
+    assert lines[2] == ("| 1,000 calls, one ImagesClient, one thread per call | 1,000 | 31.5 s | — | — | — / — "
+                        "| 1000 ok |")
+    assert lines[3] == ("| 1,000 calls, manage.py worker --batch | 998 | 44.0 s | 612 MiB | 12 | 81.2 s / 12.0 s "
+                        "| 1000 succeeded |")
