@@ -32,7 +32,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 from gallery.services import TRASH_DAYS, trash_purge_expired
 
-from . import pacing, scheduling, services, tasks
+from . import pacing, scheduling, services, tasks, wakeup
 from .db_backends import gate
 from .models import Job, WorkerHeartbeat
 
@@ -69,7 +69,10 @@ class ConcurrentWorker(Worker):
         self._in_flight: set[Future] = set()
         self._job_ids: set[int] = set()
         self._lock = threading.Lock()
-        self._slot_freed = threading.Event()
+        # Set when a job's thread ends or a signal arrives; the queue watch (studio.wakeup) wakes
+        # the loop when a job is queued.
+        self._wakeup = wakeup.Wakeup()
+        self._watch: wakeup.QueueWatch | None = None
         self._claimed = 0
         # Due at once: time.monotonic() may start near zero (a fresh machine or container).
         self._last_beat = self._last_recovery = self._last_housekeeping = float("-inf")
@@ -88,15 +91,18 @@ class ConcurrentWorker(Worker):
                        signal.strsignal(signum), len(self._in_flight), self.shutdown_grace)
         self._signalled = True
         self.running = False
-        self._slot_freed.set()
+        self._wakeup.set()
 
     def run(self) -> None:
         logger.info("Worker %s started: up to %d jobs at once.", self.worker_id, self.concurrency)
         self._recover()
+        self._watch = wakeup.queue_watch(using=DBTaskResult.objects.db)
         try:
             self._loop()
             self._drain()
         finally:
+            self._watch.close()
+            self._wakeup.close()
             self._pool.shutdown(wait=False)
             try:
                 WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
@@ -129,7 +135,7 @@ class ConcurrentWorker(Worker):
         if self.max_tasks is not None:
             free = min(free, self.max_tasks - self._claimed)
         if free <= 0:
-            self._wait(self.interval)
+            self._wait(self.interval, watch=False)  # only a job ending frees a slot
             return
         claimed, polled = self._claim(free)
         for task_result in claimed:
@@ -181,9 +187,14 @@ class ConcurrentWorker(Worker):
         with self._lock:
             return self.concurrency - len(self._in_flight)
 
-    def _wait(self, seconds: float) -> None:
-        self._slot_freed.wait(seconds)
-        self._slot_freed.clear()
+    def _wait(self, seconds: float, *, watch: bool = True) -> None:
+        """Until ``seconds`` pass, a job's thread ends, a signal arrives or (``watch``) a job may
+        have been queued."""
+        if watch and self._watch is not None:
+            self._watch.wait(seconds, self._wakeup)
+        else:
+            self._wakeup.wait(seconds)
+        self._wakeup.clear()
 
     def _claim(self, limit: int) -> tuple[list[DBTaskResult], bool]:
         """Claim up to ``limit`` tasks, their jobs in the order ``scheduling.next_jobs`` gives (fair
@@ -271,7 +282,7 @@ class ConcurrentWorker(Worker):
     def _done(self, future: Future) -> None:
         with self._lock:
             self._in_flight.discard(future)
-        self._slot_freed.set()
+        self._wakeup.set()
 
     def _beat(self) -> None:
         now = time.monotonic()
