@@ -93,6 +93,11 @@ class ConcurrentWorker(Worker):
         self.running = False
         self._wakeup.set()
 
+    def stop(self) -> None:
+        """Stop claiming; ``run`` returns once the jobs in flight have ended."""
+        self.running = False
+        self._wakeup.set()
+
     def run(self) -> None:
         logger.info("Worker %s started: up to %d jobs at once.", self.worker_id, self.concurrency)
         self._recover()
@@ -208,6 +213,12 @@ class ConcurrentWorker(Worker):
         with self._lock:
             taken = set(self._job_ids)
         order = scheduling.next_jobs(limit=limit, taken=taken)
+        # Found by a plain read first: an idle look at the queue takes no lock (on SQLite the
+        # claim's transaction holds the one write lock, which completing jobs need).
+        stale = [] if order else self._stale_task_ids(tasks_, limit)
+        if not order and not stale:
+            self._held_by_pace = False
+            return [], True
         try:
             with exclusive_transaction(tasks_.db):
                 if order:
@@ -216,7 +227,7 @@ class ConcurrentWorker(Worker):
                     claimed = sorted(found, key=lambda task: rank.get(_job_id(task), len(rank)))[:limit]
                     claimed = self._within_pace(claimed)
                 else:
-                    claimed = self._stale_tasks(tasks_, limit)
+                    claimed = list(tasks_.filter(pk__in=stale).select_for_update(skip_locked=True))
                 for task_result in claimed:
                     task_result.claim(self.worker_id)
         except OperationalError as error:
@@ -237,12 +248,12 @@ class ConcurrentWorker(Worker):
         return claimed[:admitted]
 
     @staticmethod
-    def _stale_tasks(tasks_, limit: int) -> list[DBTaskResult]:
+    def _stale_task_ids(tasks_, limit: int) -> list:
+        """Ready tasks whose job no longer waits (ended or cancelled), to close."""
         heads = list(tasks_.order_by("-priority", "enqueued_at").values_list("pk", "args_kwargs")[:200])
         job_ids = {_job_id_of(args) for _, args in heads} - {None}
         waiting = set(Job.objects.filter(pk__in=job_ids, status=Job.Status.QUEUED).values_list("pk", flat=True))
-        stale = [pk for pk, args in heads if _job_id_of(args) not in waiting][:limit]
-        return list(tasks_.filter(pk__in=stale).select_for_update(skip_locked=True)) if stale else []
+        return [pk for pk, args in heads if _job_id_of(args) not in waiting][:limit]
 
     def _submit(self, task_result: DBTaskResult) -> None:
         self._claimed += 1

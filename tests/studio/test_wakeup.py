@@ -4,7 +4,6 @@ Every wait below is far longer than the test allows itself: a wait ends early on
 event it watches for happens, so the tests do not depend on the machine's speed.
 """
 
-import signal
 import threading
 
 import pytest
@@ -113,6 +112,6 @@ def test_the_worker_picks_up_a_queued_job_without_polling(alice):
             threading.Event().wait(0.1)
         assert Job.objects.get(pk=job.pk).status == Job.Status.SUCCEEDED
     finally:
-        worker.shutdown(signal.SIGTERM, None)  # wakes the loop, which then stops
+        worker.stop()  # wakes the loop, which then stops
         thread.join(timeout=60)
     assert not thread.is_alive()
