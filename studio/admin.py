@@ -5,7 +5,7 @@ from gallery.admin import ReadOnlyInline, SpaceFilter
 from teams.models import Budget
 
 from . import spending
-from .models import Job, JobInput, WorkerHeartbeat
+from .models import Job, JobInput, UpstreamPace, WorkerHeartbeat
 
 
 class JobInputInline(ReadOnlyInline):
@@ -39,6 +39,13 @@ class JobAdmin(admin.ModelAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ["worker_id", "seen_at", "in_flight"]
+
+
+@admin.register(UpstreamPace)
+class UpstreamPaceAdmin(admin.ModelAdmin):
+    """The shared pace (studio.pacing): an operator may set ``factor`` back to 1 after a slowdown."""
+
+    list_display = ["key", "factor", "next_free_at", "slowed_at"]
 
 
 @admin.register(Budget)
