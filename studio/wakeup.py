@@ -53,11 +53,18 @@ class Wakeup:
         self._read, self._write = os.pipe()
         os.set_blocking(self._read, False)
         os.set_blocking(self._write, False)
+        # Reentrant: a signal handler runs in the main thread, maybe inside clear(). Once closed,
+        # a late set() (a job's thread ending as the worker stops) must not write to a number the
+        # process may have given to another file since.
+        self._lock = threading.RLock()
+        self._closed = False
 
     def set(self) -> None:
         self._event.set()
-        with contextlib.suppress(OSError):  # full (it is set already) or closed (the worker stopped)
-            os.write(self._write, b"\0")
+        with self._lock:
+            if not self._closed:
+                with contextlib.suppress(OSError):  # full: it is set already
+                    os.write(self._write, b"\0")
 
     def is_set(self) -> bool:
         return self._event.is_set()
@@ -67,17 +74,21 @@ class Wakeup:
 
     def clear(self) -> None:
         self._event.clear()
-        with contextlib.suppress(OSError):  # BlockingIOError: drained
-            while os.read(self._read, 4096):
-                pass
+        with self._lock:
+            if not self._closed:
+                with contextlib.suppress(OSError):  # BlockingIOError: drained
+                    while os.read(self._read, 4096):
+                        pass
 
     def fileno(self) -> int:
         return self._read
 
     def close(self) -> None:
-        for descriptor in (self._read, self._write):
-            with contextlib.suppress(OSError):
-                os.close(descriptor)
+        with self._lock:
+            if not self._closed:
+                self._closed = True
+                os.close(self._read)
+                os.close(self._write)
 
 
 class QueueWatch:

@@ -4,6 +4,7 @@ Every wait below is far longer than the test allows itself: a wait ends early on
 event it watches for happens, so the tests do not depend on the machine's speed.
 """
 
+import os
 import threading
 
 import pytest
@@ -115,3 +116,22 @@ def test_the_worker_picks_up_a_queued_job_without_polling(alice):
         worker.stop()  # wakes the loop, which then stops
         thread.join(timeout=60)
     assert not thread.is_alive()
+
+
+def test_a_wakeup_set_after_it_closed_writes_nowhere():
+    wake = wakeup.Wakeup()
+    wake.set()
+    assert wake.is_set()
+    wake.clear()
+    assert not wake.is_set()
+    wake.close()
+    replacement_read, replacement_write = os.pipe()  # may take the numbers the wakeup gave back
+    try:
+        wake.set()
+        wake.clear()
+        os.set_blocking(replacement_read, False)
+        with pytest.raises(BlockingIOError):
+            os.read(replacement_read, 1)  # nothing was written to it
+    finally:
+        os.close(replacement_read)
+        os.close(replacement_write)
