@@ -242,8 +242,11 @@ class ConcurrentWorker(Worker):
         self._held_by_pace = False
         if not pacing.enabled() or not claimed:
             return claimed
-        images = dict(Job.objects.filter(pk__in=[_job_id(task) for task in claimed]).values_list("pk", "request__n"))
-        admitted = pacing.pace_admit(sizes=[int(images.get(_job_id(task)) or 1) for task in claimed], now=self.clock())
+        jobs = Job.objects.filter(pk__in=[_job_id(task) for task in claimed])
+        images = {pk: int(n or 1) for pk, n in jobs.values_list("pk", "request__n")}
+        # A job whose answer is already kept (a receipt) is stored without calling again: no image.
+        images.update(dict.fromkeys(jobs.filter(receipt__isnull=False).values_list("pk", flat=True), 0))
+        admitted = pacing.pace_admit(sizes=[images.get(_job_id(task), 0) for task in claimed], now=self.clock())
         self._held_by_pace = admitted < len(claimed)
         return claimed[:admitted]
 
