@@ -54,7 +54,7 @@ class ImageInputInline(ReadOnlyInline):
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
     list_display = ["id", "preview", "short_prompt", "space", "created_by", "model", "size", "quality", "format",
-                    "cost_usd", "created_at", "deleted_at"]
+                    "cost_usd", "price_unknown", "created_at", "deleted_at"]
     # No filter listing every user: it would grow with the users; search finds a creator instead.
     list_filter = [SpaceFilter, "model", "quality", "format", "kind", "created_at",
                    ("deleted_at", admin.EmptyFieldListFilter)]

@@ -10,11 +10,15 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
-from imageapi.params import OUTPUT_FORMATS, QUALITIES
+from imageapi.catalogue import MODELS
 from teams.ids import IdField, IdListField, parse_id
 from teams.permissions import User, visible_spaces
 
 from .permissions import visible_collections
+
+# Every quality and format a catalogue model has (retired ones included: their images stay).
+IMAGE_QUALITIES = tuple(dict.fromkeys(quality for entry in MODELS for quality in entry.qualities))
+IMAGE_FORMATS = tuple(dict.fromkeys(fmt for entry in MODELS for fmt in entry.output_formats))
 
 
 class GalleryFilterForm(forms.Form):
@@ -30,10 +34,10 @@ class GalleryFilterForm(forms.Form):
     size = forms.CharField(required=False, max_length=16,
                            widget=forms.TextInput(attrs={"placeholder": "e.g. 1024x1024"}))
     quality = forms.ChoiceField(required=False,
-                                choices=[("", "Any quality"), *((q, q) for q in QUALITIES if q != "auto")])
+                                choices=[("", "Any quality"), *((q, q) for q in IMAGE_QUALITIES)])
     model = forms.CharField(required=False, max_length=64,
                             widget=forms.TextInput(attrs={"placeholder": "e.g. gpt-image-2"}))
-    format = forms.ChoiceField(required=False, choices=[("", "Any format"), *((f, f.upper()) for f in OUTPUT_FORMATS)])
+    format = forms.ChoiceField(required=False, choices=[("", "Any format"), *((f, f.upper()) for f in IMAGE_FORMATS)])
     favourite = forms.BooleanField(required=False, label="Favourites only")
     collection = forms.TypedChoiceField(coerce=parse_id, required=False, empty_value=None)
     tag = forms.CharField(required=False, max_length=50)

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-FORMAT_CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
+FORMAT_CONTENT_TYPES = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp", "gif": "image/gif"}
 GRID_CHOICE_FILTERS = ("quality", "size", "format")  # carried by the gallery's sort indexes
 
 
@@ -87,6 +87,10 @@ class Image(models.Model):
     input_tokens = models.PositiveIntegerField(default=0)
     output_tokens = models.PositiveIntegerField(default=0)
     cost_usd = models.DecimalField(max_digits=14, decimal_places=8, default=Decimal(0))
+    # The model had no price when the job was submitted: shown as "price unknown", never $0. The
+    # cost stays 0 in the column (not empty) so that the gallery's cost order and filters, which
+    # page by cost, keep working; such images sort as the cheapest.
+    price_unknown = models.BooleanField(default=False)
     request_id = models.CharField(max_length=128, blank=True)
     latency_ms = models.PositiveIntegerField(null=True, blank=True)
     created_at = models.DateTimeField(default=timezone.now)

@@ -24,7 +24,7 @@ from django.db.models import Min
 from django.utils import timezone
 
 from imageapi.emulator.pictures import encode, generate_picture
-from imageapi.pricing import Usage, cost_usd, output_image_tokens
+from imageapi.pricing import Usage, cost_usd, output_image_tokens, published_prices
 from teams.models import Membership, Role, Space
 
 from .models import Favourite, Image, Tag
@@ -43,6 +43,9 @@ SIZES = ((1024, 1024), (1536, 1024), (1024, 1536))
 QUALITIES = ("low", "medium", "high")
 FAVOURITE_RATE = 0.05  # share of the images one of the members marks as a favourite
 MODEL, SNAPSHOT = "gpt-image-2", "gpt-image-2-2026-04-21"
+# Filler rows, not jobs: priced at the model's published rates (the studio's price book, which
+# prices real jobs, lives a layer up and starts from these same rates).
+PRICES = published_prices(MODEL)
 
 
 @dataclass(frozen=True)
@@ -145,5 +148,5 @@ def _row(rng: random.Random, space: Space, users: Sequence[Any], pool: Sequence[
         height=picture.height, byte_size=picture.byte_size, sha256=picture.sha256, size=size, quality=quality,
         background="opaque", usage=usage.as_api(), input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
-        cost_usd=cost_usd(usage, model=MODEL).quantize(Decimal("0.00000001")), created_at=created_at,
+        cost_usd=cost_usd(usage, prices=PRICES).quantize(Decimal("0.00000001")), created_at=created_at,
     )

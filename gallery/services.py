@@ -153,10 +153,11 @@ def _store(field: Any, name: str, data: bytes) -> str:
     return field.storage.save(field.generate_filename(None, name), ContentFile(data))
 
 
-def image_ingest(*, received: GeneratedImage, origin: ImageOrigin, cost_usd: Decimal, ledger: FileLedger,
+def image_ingest(*, received: GeneratedImage, origin: ImageOrigin, cost_usd: Decimal | None, ledger: FileLedger,
                  prepared: PreparedImage | None = None) -> Image:
     """Write the original bytes exactly as returned, a WebP thumbnail, and the row. Given
-    ``prepared`` (``image_prepare``, outside the transaction), only the rows are written."""
+    ``prepared`` (``image_prepare``, outside the transaction), only the rows are written.
+    ``cost_usd`` is this image's share of the call, ``None`` when its price is unknown."""
     prepared = prepared or image_prepare(received=received, ledger=ledger)
     width, height = prepared.width, prepared.height
     usage = origin.usage
@@ -168,7 +169,8 @@ def image_ingest(*, received: GeneratedImage, origin: ImageOrigin, cost_usd: Dec
         height=height, byte_size=len(received.data), sha256=prepared.sha256,
         size=origin.size or f"{width}x{height}", quality=origin.quality, background=origin.background, usage=usage,
         input_tokens=int(usage.get("input_tokens") or 0), output_tokens=int(usage.get("output_tokens") or 0),
-        cost_usd=cost_usd, request_id=origin.request_id, latency_ms=origin.latency_ms,
+        cost_usd=Decimal(0) if cost_usd is None else cost_usd, price_unknown=cost_usd is None,
+        request_id=origin.request_id, latency_ms=origin.latency_ms,
         file=prepared.file_name, thumbnail=prepared.thumbnail_name,
     )
     image.save()

@@ -22,7 +22,7 @@ from django.utils.http import content_disposition_header
 from storages.backends.s3 import S3Storage
 from storages.utils import clean_name
 
-from .files import inert_file_response
+from .files import INPUT_FILE_FORMATS, inert_file_response
 
 
 class PrivateS3Storage(S3Storage):
@@ -76,12 +76,13 @@ class PrivateS3Storage(S3Storage):
 
 
 def serve_file(field: FieldFile, *, content_type: str, cache: str, download_name: str | None = None,
-               stream: bool = False) -> HttpResponse:
+               stream: bool = False, formats: frozenset[str] = INPUT_FILE_FORMATS) -> HttpResponse:
     """The response for a file the caller has already allowed this request to see.
 
     From a bucket: a redirect to a signed URL (unless ``STUDIO_S3_REDIRECT`` is false, or the
     caller asks to ``stream``, e.g. for a file a page script must read pixels of: a
-    cross-origin image would taint its canvas). Otherwise the bytes pass through this process.
+    cross-origin image would taint its canvas). Otherwise the bytes pass through this process,
+    served as an image only when they are one of ``formats`` (see ``gallery.files``).
     """
     if not field:
         raise Http404
@@ -103,7 +104,7 @@ def serve_file(field: FieldFile, *, content_type: str, cache: str, download_name
     except (FileNotFoundError, ValueError):
         raise Http404 from None
     # Through this process the bytes decide the type, and the file can never act as a page.
-    return inert_file_response(handle, download_name=download_name, cache=cache)
+    return inert_file_response(handle, download_name=download_name, cache=cache, formats=formats)
 
 
 @dataclasses.dataclass

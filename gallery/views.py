@@ -19,6 +19,7 @@ from django.views.decorators.http import require_GET, require_POST
 from teams.permissions import Action, can, get_space_for, readable_space_ids
 
 from . import services
+from .files import INPUT_FILE_FORMATS, RESULT_FILE_FORMATS
 from .forms import (
     BulkForm,
     CollectionForm,
@@ -49,10 +50,11 @@ PRIVATE_CACHE = "private, max-age=86400, immutable"
 
 
 def _file_response(field: FieldFile, *, content_type: str, download_name: str | None = None,
-                   cache: str = PRIVATE_CACHE, stream: bool = False) -> HttpResponse:
+                   cache: str = PRIVATE_CACHE, stream: bool = False,
+                   formats: frozenset[str] = INPUT_FILE_FORMATS) -> HttpResponse:
     # The bytes (local disk) or a redirect to a short-lived signed URL (bucket): see gallery.storage.
     response = serve_file(field, content_type=content_type, download_name=download_name, cache=cache,
-                          stream=stream)
+                          stream=stream, formats=formats)
     return response
 
 
@@ -163,7 +165,8 @@ def original(request: HttpRequest, pk: int) -> HttpResponse:
     """The bytes exactly as the API returned them; ``?download=1`` saves them as a file."""
     image = get_visible_image(request.user, pk)
     name = image.download_name if request.GET.get("download") else None
-    return _file_response(image.file, content_type=image.content_type, download_name=name)
+    return _file_response(image.file, content_type=image.content_type, download_name=name,
+                          formats=RESULT_FILE_FORMATS)
 
 
 @require_GET
@@ -426,7 +429,8 @@ def share_file(request: HttpRequest, token: str, position: int, kind: str) -> Ht
         return _file_response(image.thumbnail, content_type="image/webp", cache="private, max-age=300")
     name = f"shared-{position + 1}.{'jpg' if image.format == 'jpeg' else image.format}"
     return _file_response(image.file, content_type=image.content_type, cache="private, max-age=300",
-                          download_name=name if request.GET.get("download") else None)
+                          download_name=name if request.GET.get("download") else None,
+                          formats=RESULT_FILE_FORMATS)
 
 
 @require_POST

@@ -1,8 +1,9 @@
 """Every GPT image model Studio knows, as plain data: the one catalogue.
 
 ``imageapi.params`` validates each request against its model's entry, ``imageapi.pricing``
-prices it with the entry's token rule and prices, and the emulator serves what the entry
-says. The next model is a new entry here, not new code. Facts and their uncertainty come
+counts its tokens with the entry's token rule, and the emulator serves what the entry says.
+An entry's published prices only seed the studio's dated price book, which prices every job.
+The next model is a new entry here and a price in the book, not new code. Facts and their uncertainty come
 from ``shared/reference/models.md`` and ``gpt-image-2.md`` (as of 2026-12-01); "(3p)" marks
 what only third parties report.
 """
@@ -73,7 +74,8 @@ class ModelEntry:
     # Features the model has but Studio does not offer until OpenAI's fields are confirmed.
     not_offered: Mapping[str, str] = field(default_factory=dict)
     token_rule: TokenRule | None = None
-    # USD per 1M tokens (standard tier) as decimal strings; None: text output is not billed.
+    # Published USD per 1M tokens (standard tier) as decimal strings, seeding the studio's price
+    # book (studio/pricebook.py); None: text output is not billed.
     prices: Mapping[str, str | None] | None = None
     images_per_minute: Mapping[int, int] | None = None  # by usage tier, where published
     batch: bool | None = None

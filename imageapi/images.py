@@ -59,12 +59,12 @@ def _size(data: bytes | BinaryIO) -> int:
     return size
 
 
-# The output formats the Images API produces, by their magic numbers.
-_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"))
+# The output formats the Images API produces, by their magic numbers (GIF: 2.6's animations).
+_SIGNATURES = ((b"\x89PNG\r\n\x1a\n", "png"), (b"\xff\xd8\xff", "jpeg"), (b"GIF87a", "gif"), (b"GIF89a", "gif"))
 
 
 def sniff_format(data: bytes) -> str | None:
-    """``png``, ``jpeg`` or ``webp`` judged by the first bytes alone (no decoding), else None."""
+    """``png``, ``jpeg``, ``gif`` or ``webp`` judged by the first bytes alone (no decoding), else None."""
     for signature, name in _SIGNATURES:
         if data.startswith(signature):
             return name

@@ -1,6 +1,9 @@
 """Token usage and what it costs, in USD as ``Decimal`` (never float).
 
-Each model's output-token rule and prices come from its entry in ``imageapi.catalogue``."""
+Each model's output-token rule comes from its entry in ``imageapi.catalogue``. Its rates do not:
+the caller passes the ``Prices`` that apply (the studio's dated price book), so a model or date
+without a price is the caller's "unknown", never another model's rates or $0. The catalogue's
+published rates (``published_prices``) only seed that book."""
 
 from __future__ import annotations
 
@@ -10,7 +13,7 @@ from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal
 from typing import Any
 
-from .catalogue import DEFAULT_MODEL, MODELS, ModelEntry, TokenRule, default_entry, entry_for
+from .catalogue import DEFAULT_MODEL, TokenRule, default_entry, entry_for
 from .params import AUTO_QUALITY_ESTIMATE, AUTO_SIZE_ESTIMATE, parse_size
 
 PER_MILLION = Decimal(1_000_000)
@@ -30,17 +33,13 @@ class Prices:
     text_output: Decimal = Decimal(0)
 
 
-def _prices(entry: ModelEntry) -> Prices | None:
-    if entry.prices is None:
+def published_prices(model: str) -> Prices | None:
+    """The rates the catalogue records for ``model`` (an id or snapshot) from the references, to
+    seed a price book; ``None`` when none are published (or the model is unknown)."""
+    entry = entry_for(model)
+    if entry is None or entry.prices is None:
         return None
     return Prices(**{name: Decimal(value or 0) for name, value in entry.prices.items()})  # None: not billed
-
-
-# Every id and snapshot of every catalogue model that has published prices.
-PRICES: dict[str, Prices] = {
-    model_id: prices for entry in MODELS if (prices := _prices(entry)) is not None for model_id in entry.ids
-}
-GPT_IMAGE_2_PRICES = PRICES[DEFAULT_MODEL]
 
 
 @dataclass(frozen=True)
@@ -178,19 +177,8 @@ def estimate_output_tokens(*, size: str, quality: str, n: int = 1, partial_image
     return n * output_image_tokens(width, height, quality, model=model) + partial_images * PARTIAL_IMAGE_TOKENS
 
 
-def prices_for(model: str) -> Prices:
-    """``model``'s prices. A model without published prices (one the catalogue lacks, or
-    chatgpt-image-latest) is estimated at the default model's: never at $0."""
-    return PRICES.get(model, GPT_IMAGE_2_PRICES)
-
-
-def has_prices(model: str) -> bool:
-    return model in PRICES
-
-
-def cost_usd(usage: Usage, *, model: str) -> Decimal:
-    """What a call with ``usage`` costs, exactly (cached parts at the cached rates)."""
-    prices = prices_for(model)
+def cost_usd(usage: Usage, *, prices: Prices) -> Decimal:
+    """What a call with ``usage`` costs at ``prices``, exactly (cached parts at the cached rates)."""
     text_fresh = usage.text_input - usage.text_input_cached
     image_fresh = usage.image_input - usage.image_input_cached
     total = (
@@ -217,11 +205,11 @@ def split_cost(total: Decimal, parts: int, *, places: int = 8) -> list[Decimal]:
 AUTO_SIZE_CANDIDATES = ((1024, 1024), (1536, 1024), (1024, 1536))
 
 
-def reservation_usd(*, model: str, size: str, quality: str, n: int = 1, partial_images: int = 0,
+def reservation_usd(*, model: str, prices: Prices, size: str, quality: str, n: int = 1, partial_images: int = 0,
                     prompt: str = "", input_images: tuple[tuple[int, int], ...] = ()) -> Decimal:
-    """The most a call may cost, reserved against budgets before it is sent: ``auto`` quality or
-    size at the upper end of its range, the prompt at one token per UTF-8 byte (a token is
-    never shorter), input images by the estimate rule."""
+    """The most a call of ``model`` may cost at ``prices``, reserved against budgets before it is
+    sent: ``auto`` quality or size at the upper end of its range, the prompt at one token per
+    UTF-8 byte (a token is never shorter), input images by the estimate rule."""
     rule = token_rule_for(model)
     known = tuple(rule.grid or next(iter(rule.table.values()), {}))
     qualities = (quality,) if quality in known else known
@@ -239,4 +227,4 @@ def reservation_usd(*, model: str, size: str, quality: str, n: int = 1, partial_
         image_input=sum(estimate_input_image_tokens(width, height) for width, height in input_images),
         image_output=n * per_image + partial_images * PARTIAL_IMAGE_TOKENS,
     )
-    return cost_usd(usage, model=model).quantize(Decimal("0.00000001"), rounding=ROUND_UP)
+    return cost_usd(usage, prices=prices).quantize(Decimal("0.00000001"), rounding=ROUND_UP)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -15,6 +16,7 @@ from django.urls import reverse
 from gallery.models import InputImage
 from gallery.permissions import visible_images, visible_input_images
 from imageapi import params as rules
+from imageapi.catalogue import AUTO_QUALITY, MODELS, ModelEntry, entry_for
 from imageapi.images import DecompressionBomb, inspect_image
 from teams.ids import MAX_ID, parse_id
 from teams.models import Space
@@ -43,6 +45,50 @@ def plain_size_error(size: str, message: str) -> str:
 
 def _choices(values: tuple[str, ...]) -> list[tuple[str, str]]:
     return [(value, value.capitalize()) for value in values]
+
+
+QUALITY_LABELS = {"xhigh": "Extra high"}
+FORMAT_LABELS = {"png": "PNG", "jpeg": "JPEG", "webp": "WebP", "gif": "GIF"}
+
+
+def _every(values: Any) -> frozenset[str]:
+    return frozenset(value for group in values for value in group)
+
+
+# Every value some catalogue model takes. A select shows the chosen model's values; any of these
+# is let through to the model's own rule (``imageapi.params``), which refuses it with its reason.
+KNOWN_QUALITIES = _every(entry.accepted_qualities for entry in MODELS)
+KNOWN_FORMATS = _every(entry.output_formats for entry in MODELS)
+KNOWN_COMPLEXITIES = _every(entry.complexity for entry in MODELS)
+
+
+# The fields of the options fragment (templates/studio/_options.html) besides the model.
+OPTION_FIELDS = frozenset({
+    "size", "width", "height", "quality", "complexity", "output_format", "output_compression", "frame_count",
+    "frame_duration_ms", "n", "partial_images", "moderation", "background", "input_fidelity",
+})
+
+
+class CatalogueChoiceField(forms.ChoiceField):
+    """A select of the chosen model's values (``choices``, set by the form) that accepts every
+    value in ``known``: whether the model takes it is the catalogue's rule, said next to the field."""
+
+    def __init__(self, *, known: frozenset[str], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.known = known
+
+    def valid_value(self, value: Any) -> bool:
+        return str(value) in self.known
+
+
+def _format_label(value: str, entry: ModelEntry) -> str:
+    label = FORMAT_LABELS.get(value, value.upper())
+    return f"{label} (preview)" if value == "gif" and entry.gif is not None and entry.gif.preview else label
+
+
+def offered_models(default: str, models: Sequence[str] = ()) -> list[str]:
+    """The models a deployment offers, the default first (it is always offered)."""
+    return list(dict.fromkeys([default, *models]))
 
 
 class SelectWithDisabled(forms.Select):
@@ -79,6 +125,8 @@ class ImageOptionsForm(forms.Form):
     endpoint: rules.Endpoint = "generations"
     id_prefix = "options"  # of the controls' ids
 
+    # The choices are the models the deployment offers (set per form); the catalogue says why any other is refused.
+    model = forms.CharField(required=False, label="Model", widget=forms.Select)
     prompt = forms.CharField(
         error_messages={"required": "Describe the image you want."},
         widget=forms.Textarea(attrs={"rows": 4, "maxlength": rules.PROMPT_MAX_CHARS,
@@ -91,10 +139,12 @@ class ImageOptionsForm(forms.Form):
                                widget=forms.NumberInput(attrs={"step": rules.SIZE_STEP}))
     height = forms.IntegerField(required=False, min_value=rules.SIZE_STEP, initial=1024, label="Height (px)",
                                 widget=forms.NumberInput(attrs={"step": rules.SIZE_STEP}))
-    quality = forms.ChoiceField(choices=_choices(rules.QUALITIES), initial="auto")
-    output_format = forms.ChoiceField(
-        choices=[("png", "PNG"), ("jpeg", "JPEG"), ("webp", "WebP")], initial="png", label="Format"
-    )
+    quality = CatalogueChoiceField(known=KNOWN_QUALITIES, initial="auto")
+    output_format = CatalogueChoiceField(known=KNOWN_FORMATS, initial="png", label="Format")
+    complexity = CatalogueChoiceField(known=KNOWN_COMPLEXITIES, required=False)
+    # GIF output only; the range is the model's rule (no Django bounds, so the rule's words are shown).
+    frame_count = forms.IntegerField(required=False, label="Frames")
+    frame_duration_ms = forms.IntegerField(required=False, label="Frame duration (ms)")
     output_compression = forms.IntegerField(
         min_value=rules.COMPRESSION_MIN, max_value=rules.COMPRESSION_MAX, initial=100, required=False,
         label="Compression", widget=forms.NumberInput(attrs={"type": "range", "step": 1}),
@@ -112,25 +162,81 @@ class ImageOptionsForm(forms.Form):
     # One-time key: the same form posted twice (double click, retry after a blip) makes one job.
     submit_key = forms.RegexField(regex=r"^[0-9a-f]{32}$", required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args: Any, model: str, destinations: list[Space], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, model: str, destinations: list[Space], models: Sequence[str] = (),
+                 **kwargs: Any) -> None:
         kwargs.setdefault("auto_id", f"{self.id_prefix}-%s")  # both forms share the studio page
         super().__init__(*args, **kwargs)
         for name in ("width", "height"):
             self.fields[name].described_by = "size-feedback"
         self.fields["submit_key"].initial = new_submit_key()
-        self.model = model
+        # ``model`` is the deployment's default; ``models`` what it offers besides.
+        self.default_model = model
+        self.offered_models = offered_models(model, models)
+        self.fields["model"].initial = model
+        self.fields["model"].widget.choices = [(offered, offered) for offered in self.offered_models]
         # Only spaces the user may generate into are offered, or accepted.
         self.destinations = {space.pk: space for space in destinations}
         self.fields["space"].choices = [(space.pk, space.name) for space in destinations]
         for name in ("size", "quality", "output_format", "background", "partial_images"):
             self.fields[name].required = False  # an omitted option means the API's default
-        entry = rules.model_entry(model)
+        self.chosen_model = self._chosen_model()
+        self.entry = rules.model_entry(self.chosen_model)
+        self._fit_options(self.entry)
+
+    def _chosen_model(self) -> str:
+        """The model whose options are shown: the one chosen, if offered, else the default."""
+        chosen = self.data.get(self.add_prefix("model")) if self.is_bound else self.initial.get("model")
+        return chosen if chosen in self.offered_models else self.default_model
+
+    def _fit_options(self, entry: ModelEntry) -> None:
+        """Each option offers what the chosen model takes (its catalogue entry)."""
+        model = self.chosen_model
+        if entry.notes:
+            self.fields["model"].help_text = entry.notes
+        self.fields["quality"].choices = [(value, QUALITY_LABELS.get(value, value.capitalize()))
+                                          for value in (AUTO_QUALITY, *entry.qualities)]
+        self.fields["output_format"].choices = [(value, _format_label(value, entry)) for value in entry.output_formats]
+        default = f"Default ({entry.complexity_default})" if entry.complexity_default else "Default"
+        self.fields["complexity"].choices = [("", default), *_choices(entry.complexity)]
+        if entry.gif is not None:
+            gif = entry.gif
+            for name, low, high, initial in (
+                ("frame_count", gif.frame_count_min, gif.frame_count_max, gif.frame_count_default),
+                ("frame_duration_ms", gif.frame_duration_ms_min, gif.frame_duration_ms_max,
+                 gif.frame_duration_ms_default),
+            ):
+                self.fields[name].initial = initial
+                self.fields[name].widget.attrs.update(min=low, max=high)
+            self.fields["frame_count"].help_text = f"{gif.frame_count_min}–{gif.frame_count_max} frames."
+            self.fields["frame_duration_ms"].help_text = f"At least {gif.frame_duration_ms_min} ms per frame."
         if not entry.allows_transparency:
             # Shown, with the reason, but not choosable; a request that sends it still gets the reason.
             self.fields["background"].widget.disabled_values = {"transparent"}
             self.fields["background"].help_text = f"Transparent: {rules.TRANSPARENT_UNSUPPORTED}"
         elif entry.transparency == "preview":
+            self.fields["background"].choices = [(value, f"{label} (preview)" if value == "transparent" else label)
+                                                 for value, label in _choices(rules.BACKGROUNDS)]
             self.fields["background"].help_text = f"Transparent: a preview for {model}; needs PNG or WebP."
+        else:
+            self.fields["background"].help_text = "Transparent needs PNG or WebP."
+
+    @property
+    def offers_complexity(self) -> bool:
+        return bool(self.entry.complexity)
+
+    @property
+    def offers_gif(self) -> bool:
+        return self.entry.gif is not None
+
+    def clean_model(self) -> str:
+        model = self.cleaned_data.get("model") or self.default_model
+        if model not in self.offered_models:
+            entry = entry_for(model)
+            if entry is not None and entry.is_shut_down:
+                raise forms.ValidationError(entry.shutdown_message(model))
+            raise forms.ValidationError(f"{model} is not offered here; choose one of: "
+                                        f"{', '.join(self.offered_models)}.")
+        return model
 
     def clean_prompt(self) -> str:
         return self.cleaned_data["prompt"]  # length and emptiness are the rules' to judge
@@ -170,7 +276,7 @@ class ImageOptionsForm(forms.Form):
 
     def _api_request(self, cleaned: dict[str, Any], size: str) -> dict[str, Any]:
         request: dict[str, Any] = {
-            "model": self.model,
+            "model": cleaned.get("model") or self.default_model,
             "prompt": cleaned["prompt"],
             "n": cleaned["n"],
             "size": size,
@@ -178,11 +284,42 @@ class ImageOptionsForm(forms.Form):
             "output_format": cleaned.get("output_format") or "png",
             "background": cleaned.get("background") or "auto",
         }
+        if cleaned.get("complexity"):  # sent as chosen: a model without it refuses it, next to the field
+            request["complexity"] = cleaned["complexity"]
         if request["output_format"] in rules.COMPRESSIBLE_FORMATS and cleaned.get("output_compression") is not None:
             request["output_compression"] = cleaned["output_compression"]
-        if cleaned.get("partial_images"):
+        if request["output_format"] == "gif":
+            # Frames only with GIF (the fields stay filled in while another format is chosen); a GIF
+            # has no live previews, so that option, hidden meanwhile, is not sent either.
+            for name in ("frame_count", "frame_duration_ms"):
+                if cleaned.get(name) is not None:
+                    request[name] = cleaned[name]
+        elif cleaned.get("partial_images"):
             request["partial_images"] = cleaned["partial_images"]
         return request
+
+    @classmethod
+    def initial_for_model(cls, values: Mapping[str, str], *, model: str) -> dict[str, Any]:
+        """Option values carried over to ``model`` (the picker switched): those the model takes
+        are kept, the others left out, so they start again from their defaults."""
+        entry = rules.model_entry(model)
+        takes: dict[str, Any] = {
+            "quality": entry.accepted_qualities, "output_format": entry.output_formats,
+            "complexity": entry.complexity, "background": rules.BACKGROUNDS,
+            "input_fidelity": rules.INPUT_FIDELITIES if entry.input_fidelity else (),
+        }
+        initial: dict[str, Any] = {"model": model}
+        for name, value in values.items():
+            if name not in cls.base_fields or name not in OPTION_FIELDS:
+                continue
+            if name in takes and value not in takes[name]:
+                continue
+            if name in ("frame_count", "frame_duration_ms") and entry.gif is None:
+                continue
+            initial[name] = value
+        if initial.get("background") == "transparent" and not entry.allows_transparency:
+            del initial["background"]
+        return initial
 
     @classmethod
     def initial_from_request(cls, request: dict[str, Any]) -> dict[str, Any]:
@@ -258,6 +395,9 @@ class EditForm(ImageOptionsForm):
     inputs = InputTokensField(required=False)
     # The kept mask of an earlier edit.
     mask_image = forms.TypedChoiceField(coerce=parse_id, required=False, empty_value=None, widget=forms.HiddenInput)
+    # Only models that take it show it (none of the current ones: 2.x always uses high fidelity).
+    input_fidelity = CatalogueChoiceField(known=frozenset(rules.INPUT_FIDELITIES), required=False,
+                                          choices=[("", "Default"), *_choices(rules.INPUT_FIDELITIES)])
 
     def __init__(self, *args: Any, user: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -275,6 +415,16 @@ class EditForm(ImageOptionsForm):
         self.fields["mask_image"].choices = [("", ""), *((pk, str(pk)) for pk in self._mask_ids())]
         self.uploads: list[Upload] = []
         self.mask_upload: Upload | None = None
+
+    @property
+    def offers_input_fidelity(self) -> bool:
+        return self.entry.input_fidelity
+
+    def _api_request(self, cleaned: dict[str, Any], size: str) -> dict[str, Any]:
+        request = super()._api_request(cleaned, size)
+        if cleaned.get("input_fidelity"):  # sent as chosen: a model without it refuses it, next to the field
+            request["input_fidelity"] = cleaned["input_fidelity"]
+        return request
 
     def _tokens(self) -> list[tuple[str, int]]:
         raw = self.data.getlist("inputs") if self.is_bound else self.initial.get("inputs") or []
@@ -332,7 +482,8 @@ class EditForm(ImageOptionsForm):
             if isinstance(mask, str):
                 self.add_error("mask", mask)
                 return cleaned
-        for error in rules.validate_edit_inputs([u.info for u in uploads], mask.info if mask else None):
+        for error in rules.validate_edit_inputs([u.info for u in uploads], mask.info if mask else None,
+                                                output_format=cleaned.get("output_format") or "png"):
             self.add_error(error.param, error.message)
         self.uploads, self.mask_upload = uploads, mask
         return cleaned

@@ -3,8 +3,54 @@ from __future__ import annotations
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.utils import timezone
+
+from imageapi import catalogue
+
+
+class PriceEntry(models.Model):
+    """What one model costs from a date on: USD per 1M tokens, standard tier (the price book).
+
+    An entry applies from 00:00 UTC on ``valid_from`` until the model's next entry. A job records
+    the entry valid when it was submitted and is priced with it, so a new entry never changes
+    what past jobs cost; to change a price, add an entry from the date it applies. A rate the
+    model does not bill is empty. Seeded from the references (``studio.pricebook``)."""
+
+    RATES = ("text_input", "text_cached_input", "image_input", "image_cached_input", "image_output", "text_output")
+
+    model = models.CharField(max_length=64, help_text="A model id of the catalogue (imageapi/catalogue.py); "
+                                                      "its dated snapshots share its prices.")
+    valid_from = models.DateField(help_text="Applies from 00:00 UTC on this date on.")
+    text_input = models.DecimalField("text in", max_digits=10, decimal_places=4, null=True, blank=True)
+    text_cached_input = models.DecimalField("cached text in", max_digits=10, decimal_places=4, null=True, blank=True)
+    image_input = models.DecimalField("image in", max_digits=10, decimal_places=4, null=True, blank=True)
+    image_cached_input = models.DecimalField("cached image in", max_digits=10, decimal_places=4, null=True,
+                                             blank=True)
+    image_output = models.DecimalField("image out", max_digits=10, decimal_places=4)
+    text_output = models.DecimalField("text out", max_digits=10, decimal_places=4, null=True, blank=True,
+                                      help_text="Empty: not billed.")
+    note = models.CharField(max_length=300, blank=True, help_text="Where the price comes from.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["model", "-valid_from"]
+        verbose_name_plural = "price book"
+        constraints = [models.UniqueConstraint(fields=["model", "valid_from"], name="one_price_per_model_and_date")]
+
+    def __str__(self) -> str:
+        return f"{self.model} from {self.valid_from:%Y-%m-%d}"
+
+    def clean(self) -> None:
+        # The admin form calls this; field validators would need a migration for no change to the table.
+        errors = {name: "A rate cannot be negative." for name in self.RATES
+                  if (value := getattr(self, name)) is not None and value < 0}
+        if self.model and catalogue.entry_for(self.model) is None:
+            errors["model"] = (f"“{self.model}” is not in the catalogue (imageapi/catalogue.py): "
+                               "add the model there first.")
+        if errors:
+            raise ValidationError(errors)
 
 
 class Job(models.Model):
@@ -60,6 +106,10 @@ class Job(models.Model):
 
     usage = models.JSONField(default=dict, blank=True)
     cost_usd = models.DecimalField(max_digits=14, decimal_places=8, null=True, blank=True)
+    # The price book's entry valid at submit: the job is priced with it whenever it ends. None with
+    # ``price_unknown``: the model had no price then, so ``cost_usd`` stays empty, never $0.
+    price_entry = models.ForeignKey(PriceEntry, null=True, blank=True, on_delete=models.PROTECT, related_name="jobs")
+    price_unknown = models.BooleanField(default=False)
     # The most the job may cost, held against every budget that applies from submit until it
     # ends; then it counts at ``cost_usd`` (see ``studio.spending``).
     reserved_usd = models.DecimalField(max_digits=14, decimal_places=8, default=0)
@@ -154,3 +204,27 @@ class UpstreamPace(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} (×{self.factor:.2f})"
+
+
+class ModelOffer(models.Model):
+    """Staff's word on one model, in Django admin: offer it in the picker or not, over what
+    ``STUDIO_MODELS`` says (see ``studio.selectors.offered_models``)."""
+
+    model = models.CharField(max_length=64, unique=True,
+                             help_text="An active model of the catalogue (imageapi/catalogue.py).")
+    offered = models.BooleanField(default=True, help_text="Untick to take the model out of the picker.")
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model"]
+        verbose_name = "offered model"
+
+    def __str__(self) -> str:
+        return f"{self.model} ({'offered' if self.offered else 'not offered'})"
+
+    def clean(self) -> None:
+        entry = catalogue.entry_for(self.model)
+        if entry is None:
+            raise ValidationError({"model": f"{self.model} is not in the catalogue."})
+        if entry.is_shut_down and self.offered:
+            raise ValidationError({"model": entry.shutdown_message(self.model)})

@@ -33,7 +33,7 @@ from imageapi.pricing import Usage
 from teams.models import Space
 from teams.services import personal_space
 
-from . import pacing, spending
+from . import pacing, pricebook, spending
 from .images_client import get_images_client
 from .models import Job, JobInput
 from .safety import safety_identifier
@@ -84,12 +84,16 @@ def _existing_submit(user: Any, submit_key: str) -> Job | None:
 
 
 def _reserve(*, user: Any, space: Space, request: dict[str, Any],
-             input_images: Sequence[tuple[int, int]] = ()) -> Decimal:
-    """Hold the job's upper-end cost against every budget that applies, or raise
-    ``spending.BudgetExceeded`` (the job is not saved and never reaches the API)."""
-    amount = spending.job_reservation(request=request, input_images=input_images)
-    spending.budget_reserve(user=user, space=space, amount=amount)
-    return amount
+             input_images: Sequence[tuple[int, int]] = ()) -> dict[str, Any]:
+    """The job's price (the book's entry valid now) and its upper-end cost held against every
+    budget that applies, as the job's fields; or raise ``spending.BudgetRefused`` (the job is not
+    saved and never reaches the API)."""
+    now = timezone.now()  # the job's creation: the entry valid then prices it, even across midnight
+    entry = pricebook.price_entry_for(model=request["model"], at=now)
+    amount = spending.job_reservation(request=request, entry=entry, input_images=input_images)
+    spending.budget_reserve(user=user, space=space, amount=amount, model=request["model"])
+    return {"created_at": now, "price_entry": entry, "price_unknown": entry is None,
+            "reserved_usd": amount or Decimal(0)}
 
 
 def job_submit_generation(
@@ -104,11 +108,10 @@ def job_submit_generation(
     try:
         with transaction.atomic():
             space = space or personal_space(user=user)
-            reserved = _reserve(user=user, space=space, request=request)
+            priced = _reserve(user=user, space=space, request=request)
             job = Job.objects.create(
                 created_by=user, space=space, kind=Job.Kind.GENERATE,
-                model=request["model"], prompt=request["prompt"], request=request, submit_key=submit_key,
-                reserved_usd=reserved,
+                model=request["model"], prompt=request["prompt"], request=request, submit_key=submit_key, **priced,
             )
             _queue_on_commit(job, enqueue)
     except IntegrityError:
@@ -132,14 +135,14 @@ def job_submit_edit(
     try:
         with transaction.atomic():
             space = space or personal_space(user=user)
-            reserved = _reserve(user=user, space=space, request=request,
-                                input_images=[(upload.info.width, upload.info.height) for upload in images])
+            priced = _reserve(user=user, space=space, request=request,
+                              input_images=[(upload.info.width, upload.info.height) for upload in images])
             stored = [_stored(upload, user=user, role=InputImage.Role.IMAGE, ledger=ledger) for upload in images]
             stored_mask = _stored(mask, user=user, role=InputImage.Role.MASK, ledger=ledger) if mask else None
             job = Job.objects.create(
                 created_by=user, space=space, kind=Job.Kind.EDIT,
                 model=request["model"], prompt=request["prompt"],
-                request=request, mask=stored_mask, submit_key=submit_key, reserved_usd=reserved,
+                request=request, mask=stored_mask, submit_key=submit_key, **priced,
             )
             JobInput.objects.bulk_create(
                 JobInput(job=job, input_image=input_image, position=position)
@@ -295,8 +298,18 @@ def _run_claimed(job: Job, owner: str) -> None:
                   what="recording the failure", job_id=job.pk)
 
 
+def _cost(job: Job, usage: Usage) -> Decimal | None:
+    """What the call cost at the price the job recorded at submit (``None``: price unknown)."""
+    return pricebook.cost_usd(entry=job.price_entry, usage=usage)
+
+
+def _shares(cost: Decimal | None, parts: int) -> list[Decimal | None]:
+    """Each image's share of the call's cost; unknown for each when the cost is."""
+    return [None] * parts if cost is None else list(pricing.split_cost(cost, parts))
+
+
 def _paid(job: Job, result: ImageResult) -> dict[str, Any]:
-    return {"usage": result.usage.as_api(), "cost_usd": pricing.cost_usd(result.usage, model=job.model),
+    return {"usage": result.usage.as_api(), "cost_usd": _cost(job, result.usage),
             "request_id": result.request_id or "", "latency_ms": result.latency_ms}
 
 
@@ -440,7 +453,7 @@ def _receipt_load(job: Job) -> ImageResult | None:
 
 
 def _complete(job: Job, result: ImageResult, owner: str) -> None:
-    cost = pricing.cost_usd(result.usage, model=job.model)
+    cost = _cost(job, result.usage)
     inputs = tuple(link.input_image for link in job.job_inputs.select_related("input_image"))
     origin = ImageOrigin(
         created_by=job.created_by, space=job.space, job=job, request=job.request, model=job.model,
@@ -455,7 +468,7 @@ def _complete(job: Job, result: ImageResult, owner: str) -> None:
         with transaction.atomic():
             images = [
                 image_ingest(received=ready.received, origin=origin, cost_usd=share, ledger=ledger, prepared=ready)
-                for ready, share in zip(prepared, pricing.split_cost(cost, len(prepared)), strict=True)
+                for ready, share in zip(prepared, _shares(cost, len(prepared)), strict=True)
             ]
             action = AuditEvent.Action.EDITED if job.kind == Job.Kind.EDIT else AuditEvent.Action.GENERATED
             audit_record(actor=job.created_by, action=action, obj=job, space=job.space,

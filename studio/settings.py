@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from imageapi.catalogue import offer_problem
+from imageapi.catalogue import active_models, offer_problem
 from imageapi.params import DEFAULT_MODEL
 
 from .env import (
@@ -171,8 +171,10 @@ CONTENT_SECURITY_POLICY = {
 OPENAI_API_KEY = env_str("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_url("OPENAI_BASE_URL", "https://api.openai.com/v1")
 STUDIO_MODEL = env_str("STUDIO_MODEL", DEFAULT_MODEL) or DEFAULT_MODEL
-# The models this deployment offers (the default first); each must be active in the catalogue.
-STUDIO_MODELS = list(dict.fromkeys([STUDIO_MODEL, *env_list("STUDIO_MODELS", [])]))
+# The models this deployment offers in the studio's picker (the default first; every active
+# catalogue model unless set); each must be active in the catalogue.
+STUDIO_MODELS = list(dict.fromkeys([STUDIO_MODEL, *env_list(
+    "STUDIO_MODELS", [entry.id for entry in active_models() if STUDIO_MODEL not in entry.ids])]))
 for _name, _models in (("STUDIO_MODEL", [STUDIO_MODEL]), ("STUDIO_MODELS", STUDIO_MODELS)):
     for _model in _models:
         if (_problem := offer_problem(_model)) is not None:

@@ -3,14 +3,21 @@
 The ledger is the jobs themselves. A job holds ``reserved_usd`` (its upper-end estimate) against
 every budget that applies while it is queued or running; when it ends it counts at what the API
 billed (``cost_usd``), or at nothing when nothing was billed; an attempt cut short whose cost is
-unknown "may have been billed" and keeps counting at its reservation, never at $0."""
+unknown "may have been billed" and keeps counting at its reservation, never at $0.
+
+A job whose model has no price in the book when it is submitted (``Job.price_unknown``) cannot be
+reserved: it is refused wherever a budget applies (``PriceUnknownUnderBudget``), and runs where
+none does, reserving nothing; its cost stays unknown (``cost_usd`` empty), so it counts $0 against a
+budget added later, flagged by ``price_unknown`` for the spend pages."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import reduce
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +29,8 @@ from django.utils import timezone
 from imageapi import pricing
 from teams.models import Budget, Space
 
-from .models import Job
+from .models import Job, PriceEntry
+from .pricebook import prices_of
 
 MONEY = DecimalField(max_digits=14, decimal_places=8)
 ZERO = Value(Decimal(0), output_field=MONEY)
@@ -40,9 +48,44 @@ CHARGE = Case(
     When(MAY_HAVE_BEEN_BILLED, then=F("reserved_usd")),
     default=ZERO, output_field=MONEY,
 )
+# What a job has cost once it ended: billed, or may have been (its reservation); nothing while
+# it runs, when it only holds its reservation (``HELD``).
+SPENT = Case(When(ACTIVE, then=ZERO), default=CHARGE, output_field=MONEY)
+HELD = Case(When(ACTIVE, then=CHARGE), default=ZERO, output_field=MONEY)
+UNCERTAIN = Case(When(MAY_HAVE_BEEN_BILLED, then=F("reserved_usd")), default=ZERO, output_field=MONEY)
+# Ended after the API billed it (it succeeded, or its usage came back), but its model had no price
+# in the book when it was submitted: shown as "price unknown", never as $0.
+PRICE_UNKNOWN = (~ACTIVE & Q(price_unknown=True, cost_usd__isnull=True)
+                 & (Q(status=Job.Status.SUCCEEDED) | ~Q(usage={})))
 
 
-class BudgetExceeded(Exception):
+def may_have_been_billed(job: Job) -> bool:
+    """``MAY_HAVE_BEEN_BILLED`` for one job in hand (a card), without a query."""
+    return (not job.is_active and job.cost_usd is None
+            and (job.interrupted > 0 or (job.status == Job.Status.CANCELLED and job.started_at is not None)))
+
+
+def price_unknown(job: Job) -> bool:
+    """``PRICE_UNKNOWN`` for one job in hand."""
+    return (not job.is_active and job.price_unknown and job.cost_usd is None
+            and (job.status == Job.Status.SUCCEEDED or bool(job.usage)))
+
+
+class BudgetRefused(Exception):
+    """A job cannot be held against a budget that applies; the message says why (shown next to
+    the form)."""
+
+
+class PriceUnknownUnderBudget(BudgetRefused):
+    """The job's model has no price now, so what it may cost cannot be held against a budget."""
+
+    def __init__(self, *, budget: Budget, model: str) -> None:
+        self.budget, self.model = budget, model
+        super().__init__(f"{model} has no price in the price book today, so this job cannot be held against "
+                         f"{_budget_words(budget)}. Ask staff to add its price, or choose another model.")
+
+
+class BudgetExceeded(BudgetRefused):
     """A job does not fit a budget that applies: the message says how much is left and what
     the job would cost."""
 
@@ -101,12 +144,17 @@ def budgets_applying(*, user: Any, space: Space) -> QuerySet[Budget]:
     return Budget.objects.filter(scope).order_by("pk")
 
 
-def _jobs_of(budget: Budget) -> QuerySet[Job]:
+def _counts_against(budget: Budget) -> Q:
+    """The jobs a budget caps."""
     if budget.scope == "member":
-        return Job.objects.filter(space_id=budget.space_id, created_by_id=budget.user_id)
+        return Q(space_id=budget.space_id, created_by_id=budget.user_id)
     if budget.scope == "team":
-        return Job.objects.filter(space_id=budget.space_id)
-    return Job.objects.filter(created_by_id=budget.user_id)
+        return Q(space_id=budget.space_id)
+    return Q(created_by_id=budget.user_id)
+
+
+def _jobs_of(budget: Budget) -> QuerySet[Job]:
+    return Job.objects.filter(_counts_against(budget))
 
 
 def charged(jobs: QuerySet[Job]) -> Decimal:
@@ -158,7 +206,21 @@ def budget_states(*, user: Any, space: Space | None = None) -> list[BudgetState]
             Q(user=user, space__isnull=True) | Q(user=user, space__memberships__user=user)
             | Q(user__isnull=True, space__memberships__user=user)
         ).distinct().select_related("space", "user")
-    return sorted((budget_state(budget=budget) for budget in budgets), key=lambda state: state.left)
+    return sorted(budget_states_of(budgets), key=lambda state: state.left)
+
+
+def budget_states_of(budgets: Iterable[Budget], *, now: datetime | None = None) -> list[BudgetState]:
+    """``budget_state`` of each budget, read in one query however many there are (the header
+    shows them on every page)."""
+    budgets = list(budgets)
+    if not budgets:
+        return []
+    start, end = month_bounds(now)
+    scopes = [_counts_against(budget) for budget in budgets]
+    jobs = Job.objects.filter(created_at__gte=start, created_at__lt=end).filter(reduce(operator.or_, scopes))
+    used = jobs.aggregate(**{f"budget_{index}": Coalesce(Sum(CHARGE, filter=scope), ZERO)
+                             for index, scope in enumerate(scopes)})
+    return [BudgetState(budget=budget, used=used[f"budget_{index}"]) for index, budget in enumerate(budgets)]
 
 
 def user_spend_this_month(*, user: Any) -> Decimal:
@@ -171,26 +233,34 @@ def user_spend_this_month(*, user: Any) -> Decimal:
 # -- reserving at submit ----------------------------------------------------------------------
 
 
-def job_reservation(*, request: dict[str, Any], input_images: Sequence[tuple[int, int]] = ()) -> Decimal:
-    """The most a job with these API parameters may cost (``auto`` at the upper end)."""
+def job_reservation(*, request: dict[str, Any], entry: PriceEntry | None,
+                    input_images: Sequence[tuple[int, int]] = ()) -> Decimal | None:
+    """The most a job with these API parameters may cost at ``entry``'s rates (``auto`` at the
+    upper end); ``None`` without an entry (price unknown)."""
+    if entry is None:
+        return None
     return pricing.reservation_usd(
-        model=request["model"], size=str(request.get("size") or "auto"),
+        model=request["model"], prices=prices_of(entry), size=str(request.get("size") or "auto"),
         quality=str(request.get("quality") or "auto"), n=int(request.get("n") or 1),
         partial_images=int(request.get("partial_images") or 0),
         prompt=str(request.get("prompt") or ""), input_images=tuple(input_images),
     )
 
 
-def budget_reserve(*, user: Any, space: Space, amount: Decimal) -> None:
+def budget_reserve(*, user: Any, space: Space, amount: Decimal | None, model: str = "") -> None:
     """Inside the submit's transaction, before the job row is written: lock every budget that
     applies (row locks on PostgreSQL; SQLite's transactions are immediate, so the writer holds
-    the whole database) and raise ``BudgetExceeded`` if ``amount`` does not fit one of them.
-    The job saved in the same transaction with ``reserved_usd=amount`` is the reservation."""
+    the whole database) and raise ``BudgetExceeded`` if ``amount`` does not fit one of them, or
+    ``PriceUnknownUnderBudget`` if ``amount`` is unknown (``None``: ``model`` has no price) and
+    any applies. The job saved in the same transaction with ``reserved_usd=amount`` is the
+    reservation."""
     # Locked in primary-key order, so that two submits never wait on each other crosswise; the
     # locking query has no join (PostgreSQL refuses FOR UPDATE beside an outer join).
     budgets = list(budgets_applying(user=user, space=space).select_for_update())
     _, month_end = month_bounds()
+    if amount is None and budgets:
+        raise PriceUnknownUnderBudget(budget=budgets[0], model=model)
     for budget in budgets:
         state = budget_state(budget=budget)
-        if amount > state.left:
+        if amount is not None and amount > state.left:
             raise BudgetExceeded(budget=budget, left=state.left, cost=amount, month_ends=month_end)

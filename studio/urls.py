@@ -4,7 +4,7 @@ from django.urls import include, path
 
 from gallery import views as gallery_views
 
-from . import views
+from . import spend_views, views
 
 studio_patterns = (
     [
@@ -12,11 +12,18 @@ studio_patterns = (
         path("generate/", views.generate, name="generate"),
         path("edit/", views.edit, name="edit"),
         path("size-check/", views.size_check, name="size_check"),
+        path("options/", views.options, name="options"),
         path("prompts/", views.prompts, name="prompts"),
         path("jobs/live/", views.jobs_live, name="jobs_live"),
         path("jobs/<id:pk>/", views.job_card, name="job_card"),
         path("jobs/<id:pk>/cancel/", views.job_cancel, name="job_cancel"),
         path("jobs/<id:pk>/preview/", views.job_preview, name="job_preview"),
+        path("spend/", spend_views.spend, name="spend"),
+        path("spend/ledger.csv", spend_views.spend_csv, name="spend_csv"),
+        path("spend/team/<id:pk>/", spend_views.spend_team, name="spend_team"),
+        path("spend/team/<id:pk>/ledger.csv", spend_views.spend_team_csv, name="spend_team_csv"),
+        path("spend/all/", spend_views.spend_all, name="spend_all"),
+        path("spend/all/ledger.csv", spend_views.spend_all_csv, name="spend_all_csv"),
     ],
     "studio",
 )

@@ -30,19 +30,19 @@ from imageapi.params import (
     size_error,
     validate_size,
 )
-from imageapi.pricing import Usage, cost_usd, estimate_output_tokens
+from imageapi.pricing import Usage, estimate_output_tokens, token_rule_for, tokens_are_exact
 from teams.ids import id_or_404, parse_ids
 from teams.selectors import destinations_for, remembered_destination
 from teams.services import destination_remember
 
-from . import services
+from . import pricebook, services
 from .forms import CUSTOM_SIZE, EditForm, GenerateForm, new_submit_key, plain_size_error
 from .models import Job, WorkerHeartbeat
 from .permissions import can_change_job, get_visible_job, visible_jobs
 from .ratelimit import rate_limit_message, submit_retry_after
 from .scheduling import waiting_reasons
-from .selectors import HEARTBEAT_STALE_SECONDS, has_active_jobs, recent_prompts, worker_alive
-from .spending import BudgetExceeded
+from .selectors import HEARTBEAT_STALE_SECONDS, has_active_jobs, offered_models, recent_prompts, worker_alive
+from .spending import BudgetRefused
 from .tasks import job_enqueue
 
 logger = logging.getLogger(__name__)
@@ -57,7 +57,12 @@ def _form_kwargs(request: HttpRequest, kwargs: dict[str, Any]) -> dict[str, Any]
         remembered = remembered_destination(user=request.user)
         chosen = remembered if remembered in destinations else destinations[0]
         kwargs["initial"] = {"space": chosen.pk, **kwargs.get("initial", {})}
-    return {"model": settings.STUDIO_MODEL, "destinations": destinations, **kwargs}
+    return {"model": settings.STUDIO_MODEL, "models": offered_models(), "destinations": destinations, **kwargs}
+
+
+def _offered_model(chosen: str | None) -> str:
+    """``chosen`` when the deployment offers it, else the default model."""
+    return chosen if chosen in offered_models() else settings.STUDIO_MODEL
 
 
 def _generate_form(request: HttpRequest, **kwargs: Any) -> GenerateForm:
@@ -77,6 +82,9 @@ def _page(request: HttpRequest, *, generate_form: GenerateForm | None = None,
         "jobs": _with_waiting(
             visible_jobs(request.user).select_related("space").prefetch_related(_ALIVE_IMAGES)[:RECENT_JOBS]),
         "worker_alive": worker_alive(),
+        # Staff are told when a model the studio offers has no price now (its jobs are priced unknown).
+        "unpriced_models": pricebook.models_without_price(models=offered_models()) if request.user.is_staff
+        else [],
     }
     context["live"] = _live(request.user, context["jobs"])
     return render(request, "studio/home.html", context, status=status)
@@ -198,7 +206,7 @@ def _submit(request: HttpRequest, *, form: GenerateForm | EditForm, mode: str,
         try:
             job = submit(user=request.user, space=form.destination,
                          submit_key=form.cleaned_data.get("submit_key") or "", enqueue=job_enqueue)
-        except BudgetExceeded as refused:
+        except BudgetRefused as refused:
             form.add_error(None, str(refused))
             return _submitted(request, form=form, job=None, mode=mode)
         logger.debug("job %s submitted: %r", job.pk, job.prompt)  # the user's words: DEBUG only
@@ -247,33 +255,58 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def job_preview(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_visible_job(request.user, pk)
     if not job.preview:
-        raise Http404
+        # The job finished (its previews are removed) while its card was still loading the last
+        # one: show the result rather than a broken picture.
+        result = job.images.filter(deleted_at__isnull=True).order_by("pk").first()
+        if result is None:
+            raise Http404
+        return redirect("gallery:thumbnail", pk=result.pk)
     # A missing file was replaced by a newer preview in the meantime: a 404, and the card asks again.
     return serve_file(job.preview, content_type=f"image/{job.preview.name.rsplit('.', 1)[-1]}",
                       cache="private, no-store")
 
 
 @require_GET
+def options(request: HttpRequest) -> HttpResponse:
+    """The options of a form fitted to the model just picked: values it takes are kept, the
+    others start again from their defaults (the fragment replaces the form's options)."""
+    form_class = EditForm if request.GET.get("form") == "edit" else GenerateForm
+    model = _offered_model(request.GET.get("model"))
+    initial = form_class.initial_for_model(request.GET.dict(), model=model)
+    form = (_edit_form(request, initial=initial) if form_class is EditForm
+            else _generate_form(request, initial=initial))
+    return render(request, "studio/_options.html", {"form": form, "idp": form.id_prefix})
+
+
+# The references give no rule for how a GIF's frames count (models.md): it is estimated as one image.
+GIF_ESTIMATE_NOTE = "A GIF is estimated as one image: no published rule says how its frames count."
+
+
+@require_GET
 def size_check(request: HttpRequest) -> HttpResponse:
-    """Live feedback on the size fields: the rule broken, or the shape and estimated cost."""
+    """Live feedback on the size fields: the rule broken, or the shape and estimated cost with the
+    chosen model's token rule and prices (approximate where its rule is)."""
+    model = _offered_model(request.GET.get("model"))
     size = request.GET.get("size", "auto")
     if size == CUSTOM_SIZE:
         size = f"{request.GET.get('width', '').strip()}x{request.GET.get('height', '').strip()}"
-    error = validate_size(size, model=settings.STUDIO_MODEL)
+    error = validate_size(size, model=model)
     context: dict[str, Any] = {"error": plain_size_error(size, error.message) if error else None,
                                "nearest": _nearest_valid_size(size) if error else None}
     if error is None:
         width, height = output_dimensions(size)
         n = _bounded_int(request.GET.get("n"), default=1, low=N_MIN, high=N_MAX)
         quality = request.GET.get("quality", "auto")
-        tokens = estimate_output_tokens(size=size, quality=quality, n=n,
-                                        partial_images=_bounded_int(request.GET.get("partial_images"),
-                                                                    default=0, low=0, high=3),
-                                        model=settings.STUDIO_MODEL)
+        gif = request.GET.get("output_format") == "gif"
+        partial_images = 0 if gif else _bounded_int(request.GET.get("partial_images"), default=0, low=0, high=3)
+        tokens = estimate_output_tokens(size=size, quality=quality, n=n, partial_images=partial_images, model=model)
+        notes = [] if tokens_are_exact(model) else [token_rule_for(model).reason]
+        if gif:
+            notes.append(GIF_ESTIMATE_NOTE)
         context.update(
-            width=width, height=height, auto=size == "auto", n=n, tokens=tokens,
-            experimental=is_experimental(width, height),
-            cost=cost_usd(Usage(image_output=tokens), model=settings.STUDIO_MODEL),
+            width=width, height=height, auto=size == "auto", n=n, tokens=tokens, model=model,
+            experimental=is_experimental(width, height), approximate=" ".join(notes),
+            cost=pricebook.estimate_usd(model=model, usage=Usage(image_output=tokens)),
         )
     return render(request, "studio/_size_check.html", context)
 

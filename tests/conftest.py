@@ -12,6 +12,7 @@ import pytest
 from django.test import Client
 
 from imageapi.emulator import Emulator
+from studio.pricebook import price_book_seed
 from teams.models import Membership, Role, Space
 from teams.services import personal_space, team_create
 from tests.factories import Team, generate_edit, generate_image, make_png, make_team, make_user
@@ -29,6 +30,18 @@ def _offline_and_isolated(settings, tmp_path, monkeypatch):
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
     # Retries keep their logic but must not make tests wait.
     monkeypatch.setattr("imageapi.client.retry_delay", lambda attempt, *, retry_after=None: 0.0)
+
+
+@pytest.fixture(autouse=True)
+def _price_book(request):
+    """The price book as the migration seeds it, in every test that uses the database: the flush
+    after a transactional test (and every browser test's live server) empties the table, and a
+    studio without prices would price every job "unknown"."""
+    uses_database = (request.node.get_closest_marker("django_db") is not None
+                     or {"_django_db_helper", "live_server"} & set(request.fixturenames))
+    if uses_database:
+        request.getfixturevalue("_django_db_helper")
+        price_book_seed()
 
 
 # -- alice and bob ----------------------------------------------------------------------------

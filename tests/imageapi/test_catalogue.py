@@ -184,20 +184,21 @@ def test_estimates_use_the_models_rule() -> None:
     ("gpt-image-2", "30.00", "0"), ("gpt-image-2.5-sunburst", "30.00", "0"), ("gpt-image-2.6-flare", "30.00", "0"),
     ("gpt-image-1.5", "32.00", "10.00"), ("gpt-image-1-mini", "8.00", "0"), ("gpt-image-1", "40.00", "0"),
 ])
-def test_each_model_is_priced_with_its_own_rates(model: str, image_output: str, text_output: str) -> None:
+def test_each_model_publishes_its_own_rates(model: str, image_output: str, text_output: str) -> None:
     usage = Usage(image_output=1_000_000, text_output=1_000_000)
-    assert cost_usd(usage, model=model) == Decimal(image_output) + Decimal(text_output)
-    assert pricing.has_prices(model)
+    prices = pricing.published_prices(model)
+    assert prices is not None
+    assert cost_usd(usage, prices=prices) == Decimal(image_output) + Decimal(text_output)
 
 
-def test_an_unpriced_model_is_never_priced_at_zero() -> None:
-    assert not pricing.has_prices("chatgpt-image-latest")
-    assert cost_usd(Usage(image_output=1000), model="chatgpt-image-latest") > 0
-    assert cost_usd(Usage(image_output=1000), model="gpt-image-9") > 0
+def test_a_model_without_published_rates_has_none_rather_than_another_models() -> None:
+    assert pricing.published_prices("chatgpt-image-latest") is None
+    assert pricing.published_prices("gpt-image-9") is None
 
 
 def test_the_worked_example_still_holds() -> None:
-    assert cost_usd(Usage(text_input=50, image_output=7024), model="gpt-image-2") == Decimal("0.21097")
+    prices = pricing.published_prices("gpt-image-2")
+    assert cost_usd(Usage(text_input=50, image_output=7024), prices=prices) == Decimal("0.21097")
 
 
 # -- the client and the studio's forms refuse before any call ---------------------------------
@@ -221,7 +222,7 @@ def test_the_client_refuses_a_shut_down_model_before_any_call() -> None:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(("model", "fields", "field", "words"), [
-    ("gpt-image-1", {}, None, "gpt-image-1 was shut down on 2026-10-23; use gpt-image-2."),
+    ("gpt-image-1", {}, "model", "gpt-image-1 was shut down on 2026-10-23; use gpt-image-2."),
     ("gpt-image-2.6-flare", {"background": "transparent"}, "background", "not supported"),
     ("gpt-image-2.5-flare", {"background": "transparent", "output_format": "jpeg"}, "background", "png or webp"),
 ])

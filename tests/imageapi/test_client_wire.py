@@ -38,7 +38,7 @@ PROMPT = "A kite over the dunes"
 
 def encoded(fmt: str, size: tuple[int, int] = (16, 16)) -> bytes:
     buffer = io.BytesIO()
-    Image.new("RGB", size, (10, 120, 200)).save(buffer, format={"png": "PNG", "jpeg": "JPEG", "webp": "WEBP"}[fmt])
+    Image.new("RGB", size, (10, 120, 200)).save(buffer, format=fmt.upper())
     return buffer.getvalue()
 
 
@@ -174,12 +174,12 @@ def test_a_moderation_error_event_after_a_partial_is_a_moderation_error(
 
 # -- the format of an image comes from its bytes ---------------------------------------------
 
-@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp"])
+@pytest.mark.parametrize("fmt", ["png", "jpeg", "webp", "gif"])
 def test_sniff_format_reads_the_magic_number(fmt: str) -> None:
     assert sniff_format(encoded(fmt)) == fmt
 
 
-@pytest.mark.parametrize("data", [b"", b"GIF89a", b"RIFF\x00\x00\x00\x00WAVE", b"\x89PN"])
+@pytest.mark.parametrize("data", [b"", b"GIF8", b"GIF90a", b"RIFF\x00\x00\x00\x00WAVE", b"\x89PN"])
 def test_sniff_format_is_none_for_anything_else(data: bytes) -> None:
     assert sniff_format(data) is None
 

@@ -245,7 +245,7 @@ def test_the_studio_form_reports_a_bad_model_through_the_same_rules(alice) -> No
     spaces = list(Space.objects.filter(memberships__user=alice)) or list(Space.objects.all())
     form = GenerateForm(data={"prompt": "a fox", "n": 1}, model="", destinations=spaces)
     assert not form.is_valid()
-    assert form.non_field_errors() == ["Invalid value for 'model': it must not be empty."]
+    assert form.errors["model"] == ["Invalid value for 'model': it must not be empty."]
 
 
 def test_an_integral_decimal_is_an_integer_as_json_schema_says(api: httpx.Client) -> None:

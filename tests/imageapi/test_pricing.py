@@ -3,12 +3,18 @@ from decimal import Decimal
 import pytest
 
 from imageapi.pricing import (
+    Prices,
     Usage,
     cost_usd,
     estimate_output_tokens,
     output_image_tokens,
+    published_prices,
+    reservation_usd,
     split_cost,
 )
+
+GPT_IMAGE_2 = Prices(text_input=Decimal("5.00"), text_cached_input=Decimal("1.25"), image_input=Decimal("8.00"),
+                     image_cached_input=Decimal("2.00"), image_output=Decimal("30.00"))
 
 # The reference's test vectors: tokens at low / medium / high.
 VECTORS = {
@@ -37,14 +43,14 @@ def test_further_high_quality_readings(size, tokens):
 
 def test_worked_cost_example():
     usage = Usage(text_input=50, image_output=7024)
-    assert cost_usd(usage, model="gpt-image-2") == Decimal("0.21097")
-    assert isinstance(cost_usd(usage, model="gpt-image-2"), Decimal)
+    assert cost_usd(usage, prices=GPT_IMAGE_2) == Decimal("0.21097")
+    assert isinstance(cost_usd(usage, prices=GPT_IMAGE_2), Decimal)
 
 
 def test_cost_counts_image_input_and_cached_tokens_at_their_rates():
     usage = Usage(text_input=100, text_input_cached=40, image_input=1000, image_input_cached=500, image_output=0)
     expected = (60 * Decimal(5) + 40 * Decimal("1.25") + 500 * Decimal(8) + 500 * Decimal(2)) / Decimal(1_000_000)
-    assert cost_usd(usage, model="gpt-image-2") == expected
+    assert cost_usd(usage, prices=GPT_IMAGE_2) == expected
 
 
 def test_usage_reads_the_api_shape_and_tolerates_missing_details():
@@ -79,3 +85,22 @@ def test_split_cost_shares_sum_to_the_total():
     shares = split_cost(total, 3)
     assert sum(shares) == total
     assert max(shares) - min(shares) <= Decimal("0.00000001")
+
+
+def test_the_rates_are_the_callers_not_the_models():
+    """imageapi prices with the rates it is given (the studio's price book), never by model name."""
+    usage = Usage(text_input=1_000_000, image_output=1_000_000, text_output=1_000_000)
+    doubled = Prices(text_input=Decimal(10), text_cached_input=Decimal(0), image_input=Decimal(0),
+                     image_cached_input=Decimal(0), image_output=Decimal(60), text_output=Decimal(1))
+    assert cost_usd(usage, prices=doubled) == Decimal(71)
+    assert cost_usd(usage, prices=GPT_IMAGE_2) == Decimal(35)  # text output not billed
+    assert (reservation_usd(model="gpt-image-2", prices=doubled, size="1024x1024", quality="high")
+            == 2 * reservation_usd(model="gpt-image-2", prices=GPT_IMAGE_2, size="1024x1024", quality="high"))
+
+
+def test_published_prices_are_the_catalogues_and_none_when_there_are_none():
+    assert published_prices("gpt-image-2") == GPT_IMAGE_2
+    assert published_prices("gpt-image-2-2026-04-21") == GPT_IMAGE_2  # a snapshot: its model's
+    assert published_prices("gpt-image-1.5").text_output == Decimal(10)
+    assert published_prices("chatgpt-image-latest") is None  # no published rates: no guess
+    assert published_prices("gpt-image-9") is None

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from django.db import connection
 
-from studio import services, spending
+from studio import pricebook, services, spending
 from studio.models import Job
 from studio.spending import BudgetExceeded
 from teams.services import budget_set
@@ -20,7 +20,7 @@ SUBMITS = 50
 
 
 def test_fifty_parallel_submits_against_room_for_three_let_exactly_three_through(alice, team):
-    amount = spending.job_reservation(request=REQUEST)
+    amount = spending.job_reservation(request=REQUEST, entry=pricebook.price_entry_for(model="gpt-image-2"))
     budget = budget_set(space=team, usd=(amount * Decimal("3.5")).quantize(Decimal("0.01"), "ROUND_DOWN"))
     assert amount * 3 <= budget.monthly_usd < amount * 4
     start = threading.Barrier(SUBMITS)

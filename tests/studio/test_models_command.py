@@ -4,17 +4,21 @@
 from __future__ import annotations
 
 import io
+import json
 import os
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from django.core.management import CommandError, call_command
+from django.utils import timezone
 
 from studio.management.commands import models as models_command
+from studio.models import PriceEntry
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 REPORT = ("from django.conf import settings as s; import json; "
@@ -42,7 +46,13 @@ def test_a_model_the_catalogue_cannot_offer_stops_start_up(env: dict[str, str], 
 
 
 def test_the_default_and_the_offered_models() -> None:
-    assert start().stdout.strip() == '["gpt-image-2", ["gpt-image-2"]]'
+    every_active = ["gpt-image-2", "gpt-image-2.5-flare", "gpt-image-2.5-sunburst", "gpt-image-2.6-flare",
+                    "gpt-image-2.6-sunburst"]
+    assert json.loads(start().stdout) == ["gpt-image-2", every_active]
+    # A snapshot as the default stands for its model: offered once, first.
+    pinned = json.loads(start(STUDIO_MODEL="gpt-image-2.5-flare-2026-09-08").stdout)
+    assert pinned == ["gpt-image-2.5-flare-2026-09-08", ["gpt-image-2.5-flare-2026-09-08", "gpt-image-2",
+                                                         *every_active[2:]]]
     outcome = start(STUDIO_MODEL="gpt-image-2.5-flare-2026-09-08", STUDIO_MODELS="gpt-image-2.6-flare,gpt-image-2")
     assert outcome.stdout.strip() == (
         '["gpt-image-2.5-flare-2026-09-08", ["gpt-image-2.5-flare-2026-09-08", "gpt-image-2.6-flare", "gpt-image-2"]]')
@@ -54,7 +64,7 @@ def run(*args: str) -> str:
     return out.getvalue()
 
 
-def test_models_lists_the_catalogue(settings: Any) -> None:
+def test_models_lists_the_catalogue(settings: Any, db: None) -> None:
     settings.STUDIO_MODELS = ["gpt-image-2", "gpt-image-2.6-flare"]
     listing = run()
     assert "gpt-image-2  [active]  (default, offered)" in listing
@@ -63,6 +73,17 @@ def test_models_lists_the_catalogue(settings: Any) -> None:
     assert "complexity: low, medium, high (default high)" in listing
     assert "output tokens: approximate: OpenAI publishes no formula" in listing
     assert "price: unknown" not in listing.split("chatgpt-image-latest")[0]
+
+
+def test_models_shows_the_price_book(db: None) -> None:
+    """The prices come from the price book (the entry in force today), not from the catalogue."""
+    listing = run()
+    assert ("price: text in $5.0000, cached text in $1.2500, image in $8.0000, cached image in $2.0000, "
+            "image out $30.0000 per 1M tokens (since 2026-04-21)") in listing
+    assert "text out $10.0000" in listing.split("gpt-image-1.5  ")[1].split("gpt-image-1-mini")[0]
+    assert "price: unknown (no entry in the price book" in listing.split("chatgpt-image-latest")[1]
+    PriceEntry.objects.create(model="gpt-image-2", valid_from=timezone.now().date(), image_output=Decimal("25"))
+    assert "price: image out $25.0000 per 1M tokens (since" in run().split("gpt-image-2.5")[0]
 
 
 def test_models_check_agrees_with_the_offline_emulator() -> None:

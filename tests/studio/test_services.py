@@ -10,7 +10,7 @@ from gallery.models import Image, InputImage
 from gallery.storage import stored_names
 from imageapi.params import ImageInfo
 from imageapi.pricing import Usage, cost_usd, output_image_tokens
-from studio import services
+from studio import pricebook, services
 from studio.models import Job
 from studio.tasks import job_enqueue
 from tests.factories import make_mask, make_png
@@ -58,7 +58,8 @@ def test_a_successful_job_stores_every_image_with_usage_and_cost(alice):
     assert job.request_id.startswith("req_")
     expected_output = 2 * output_image_tokens(1536, 1024, "high")
     assert job.usage["output_tokens"] == expected_output
-    assert job.cost_usd == cost_usd(Usage.from_api(job.usage), model="gpt-image-2")
+    assert job.price_entry == pricebook.price_entry_for(model="gpt-image-2") and not job.price_unknown
+    assert job.cost_usd == cost_usd(Usage.from_api(job.usage), prices=pricebook.prices_of(job.price_entry))
     images = list(job.images.order_by("index"))
     assert [image.index for image in images] == [0, 1]
     assert sum(image.cost_usd for image in images) == job.cost_usd

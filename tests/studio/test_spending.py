@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from imageapi import pricing
-from studio import services, spending
+from studio import pricebook, services, spending
 from studio.models import Job
 from studio.spending import BudgetExceeded
 from teams.models import Budget
@@ -25,7 +25,7 @@ def _submit(user, space=None, **params):
 
 
 def _reservation(**params):
-    return spending.job_reservation(request={**REQUEST, **params})
+    return spending.job_reservation(request={**REQUEST, **params}, entry=pricebook.price_entry_for(model="gpt-image-2"))
 
 
 # -- the estimate reserved ------------------------------------------------------------------
@@ -52,9 +52,10 @@ def test_the_reservation_covers_what_the_emulated_call_bills(alice):
 def test_a_reservation_counts_n_images_and_input_images():
     one = _reservation()
     assert _reservation(n=3) > 2 * one
-    with_input = spending.job_reservation(request=REQUEST, input_images=[(1024, 1024)])
+    entry = pricebook.price_entry_for(model="gpt-image-2")
+    with_input = spending.job_reservation(request=REQUEST, entry=entry, input_images=[(1024, 1024)])
     assert with_input - one == pricing.cost_usd(pricing.Usage(image_input=pricing.estimate_input_image_tokens(
-        1024, 1024)), model="gpt-image-2")
+        1024, 1024)), prices=pricebook.prices_of(entry))
 
 
 # -- what a job counts: reserved, then settled ----------------------------------------------------

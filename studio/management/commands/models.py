@@ -1,5 +1,5 @@
-"""``manage.py models`` lists the catalogue; ``manage.py models check`` compares it with the
-configured upstream's ``GET /v1/models``."""
+"""``manage.py models`` lists the catalogue with each model's current price from the price book;
+``manage.py models check`` compares the catalogue with the configured upstream's ``GET /v1/models``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,9 @@ import httpx
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from imageapi import catalogue, pricing
+from imageapi import catalogue
+from studio.models import PriceEntry
+from studio.pricebook import current_entries
 
 
 def upstream_transport() -> httpx.BaseTransport | None:
@@ -44,9 +46,17 @@ def fetch_upstream_models() -> list[dict[str, Any]]:
     return data
 
 
+def price_words(entry: PriceEntry | None) -> str:
+    """An entry's rates in USD per 1M tokens, or why there are none."""
+    if entry is None:
+        return "unknown (no entry in the price book; add one in the admin)"
+    rates = ", ".join(f"{PriceEntry._meta.get_field(name).verbose_name} ${value}"
+                      for name in PriceEntry.RATES if (value := getattr(entry, name)) is not None)
+    return f"{rates} per 1M tokens (since {entry.valid_from:%Y-%m-%d})"
+
+
 class Command(BaseCommand):
     help = "List the model catalogue, or (`models check`) compare it with the upstream's GET /v1/models."
-    requires_migrations_checks = False
 
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("action", nargs="?", choices=["list", "check"], default="list")
@@ -59,6 +69,7 @@ class Command(BaseCommand):
 
     def list_models(self) -> None:
         offered = set(settings.STUDIO_MODELS)
+        prices = current_entries(models=[entry.id for entry in catalogue.MODELS])
         for entry in catalogue.MODELS:
             marks = []
             if entry.id == settings.STUDIO_MODEL:
@@ -70,6 +81,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{entry.id}  [{status}]" + (f"  ({', '.join(marks)})" if marks else ""))
             if entry.snapshots:
                 self.stdout.write(f"    snapshots: {', '.join(entry.snapshots)}")
+            self.stdout.write(f"    price: {price_words(prices[entry.id])}")
             if entry.is_shut_down:
                 continue
             self.stdout.write(f"    quality: {', '.join(entry.accepted_qualities)}")
@@ -80,8 +92,6 @@ class Command(BaseCommand):
             if rule is not None:
                 tokens = "exact" if rule.is_exact else f"approximate: {rule.reason}"
                 self.stdout.write(f"    output tokens: {tokens}")
-            prices = pricing.PRICES.get(entry.id)
-            self.stdout.write(f"    image out: ${prices.image_output}/1M tokens" if prices else "    price: unknown")
             if entry.images_per_minute:
                 tiers = ", ".join(f"tier {tier}: {count}" for tier, count in sorted(entry.images_per_minute.items()))
                 self.stdout.write(f"    images/min: {tiers}")

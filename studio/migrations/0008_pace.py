@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('studio', '0005_job_reserved_usd'),
+        ('studio', '0007_pricebook_seed'),
     ]
 
     operations = [
