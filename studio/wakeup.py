@@ -110,9 +110,11 @@ class PostgresWatch(QueueWatch):
         self._connect()
 
     def _connect(self) -> None:
-        wrapper = connections[self._using]
-        connection = wrapper.get_new_connection(wrapper.get_connection_params())
-        connection.autocommit = True
+        import psycopg
+
+        # Straight from psycopg, not Django's get_new_connection: never one of a pool's
+        # connections, which would go back to the pool still listening.
+        connection = psycopg.connect(**connections[self._using].get_connection_params(), autocommit=True)
         connection.execute(f"LISTEN {CHANNEL}")
         self._connection = connection
 

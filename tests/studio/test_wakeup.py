@@ -60,6 +60,24 @@ def test_a_notify_inside_a_transaction_arrives_with_its_commit(alice):
         watch.close()
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="LISTEN/NOTIFY is PostgreSQL's")
+def test_a_lost_listen_connection_is_noticed_and_opened_again(alice):
+    watch = wakeup.queue_watch()
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_terminate_backend(%s)", [watch._connection.info.backend_pid])
+        for _ in range(2):  # the loss, then the new connection: each time, look at the queue
+            thread, answers = _waiting(watch, wakeup.Wakeup())
+            thread.join(timeout=60)
+            assert answers == [True]
+        thread, answers = _waiting(watch, wakeup.Wakeup())
+        _submit(alice)
+        thread.join(timeout=60)
+        assert answers == [True]  # listening again
+    finally:
+        watch.close()
+
+
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="data_version is SQLite's")
 def test_a_commit_elsewhere_wakes_the_sqlite_watch(alice):
     watch = wakeup.queue_watch()
