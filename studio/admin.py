@@ -1,15 +1,17 @@
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 
 from gallery.admin import ReadOnlyInline, SpaceFilter
+from imageapi.catalogue import active_models
 from teams.models import Budget
 
 from . import ledger, pricebook, spending
-from .models import Job, JobInput, PriceEntry, WorkerHeartbeat
+from .models import Job, JobInput, ModelOffer, PriceEntry, UpstreamPace, WorkerHeartbeat
 
 
 class JobInputInline(ReadOnlyInline):
@@ -61,6 +63,13 @@ class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ["worker_id", "seen_at", "in_flight"]
 
 
+@admin.register(UpstreamPace)
+class UpstreamPaceAdmin(admin.ModelAdmin):
+    """The shared pace (studio.pacing): an operator may set ``factor`` back to 1 after a slowdown."""
+
+    list_display = ["key", "factor", "next_free_at", "slowed_at"]
+
+
 @admin.register(Budget)
 class BudgetAdmin(admin.ModelAdmin):
     """Monthly budgets, with what each has used this month (spent plus reserved)."""
@@ -70,13 +79,25 @@ class BudgetAdmin(admin.ModelAdmin):
     raw_id_fields = ["user"]
     search_fields = ["space__name", "user__username"]
 
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        # The page's budgets read what they used in one query, not one each.
+        response = super().changelist_view(request, extra_context)
+        changelist = getattr(response, "context_data", {}).get("cl")
+        if changelist is not None:
+            for state in spending.budget_states_of(changelist.result_list):
+                state.budget.month_state = state
+        return response
+
+    def _state(self, budget: Budget) -> spending.BudgetState:
+        return getattr(budget, "month_state", None) or spending.budget_state(budget=budget)
+
     @admin.display(description="Used this month (USD)")
     def used_this_month(self, budget: Budget) -> str:
-        return f"{spending.budget_state(budget=budget).used:.2f}"
+        return f"{self._state(budget).used:.2f}"
 
     @admin.display(description="Left (USD)")
     def left_this_month(self, budget: Budget) -> str:
-        return f"{spending.budget_state(budget=budget).left:.2f}"
+        return f"{self._state(budget).left:.2f}"
 
 
 @admin.register(PriceEntry)
@@ -107,3 +128,18 @@ class PriceEntryAdmin(admin.ModelAdmin):
     @admin.display(boolean=True, description="Current")
     def is_current(self, entry: PriceEntry) -> bool:
         return entry.valid_from == entry.current_from
+
+
+@admin.register(ModelOffer)
+class ModelOfferAdmin(admin.ModelAdmin):
+    """Which models the picker offers, over ``STUDIO_MODELS``: a row per model staff decided on."""
+
+    list_display = ["model", "offered", "changed_at"]
+    list_editable = ["offered"]
+    fields = ["model", "offered"]
+
+    def formfield_for_dbfield(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "model":
+            choices = [(entry.id, entry.id) for entry in active_models()]
+            return forms.ChoiceField(choices=choices, label="Model", help_text=db_field.help_text)
+        return super().formfield_for_dbfield(db_field, request, **kwargs)

@@ -214,6 +214,8 @@ class ImageOptionsForm(forms.Form):
             self.fields["background"].widget.disabled_values = {"transparent"}
             self.fields["background"].help_text = f"Transparent: {rules.TRANSPARENT_UNSUPPORTED}"
         elif entry.transparency == "preview":
+            self.fields["background"].choices = [(value, f"{label} (preview)" if value == "transparent" else label)
+                                                 for value, label in _choices(rules.BACKGROUNDS)]
             self.fields["background"].help_text = f"Transparent: a preview for {model}; needs PNG or WebP."
         else:
             self.fields["background"].help_text = "Transparent needs PNG or WebP."

@@ -210,7 +210,7 @@ def most_expensive_images(jobs: QuerySet[Job], *, user: Any, limit: int = TOP_IM
 def ledger(jobs: QuerySet[Job]) -> QuerySet[Job]:
     """The jobs, newest first, each with ``may_have_been_billed`` and ``cost_unknown`` (billed at
     a price the book did not have)."""
-    return (jobs.select_related("created_by", "space")
+    return (jobs.select_related("created_by", "space").defer("receipt")
             .annotate(may_have_been_billed=ExpressionWrapper(MAY_HAVE_BEEN_BILLED, output_field=BooleanField()),
                       cost_unknown=ExpressionWrapper(PRICE_UNKNOWN, output_field=BooleanField()))
             .order_by("-created_at", "-id"))
@@ -258,8 +258,13 @@ def ledger_csv(jobs: QuerySet[Job]) -> Iterator[str]:
     """The CSV ledger, line by line, read from the database in chunks (never all in memory)."""
     writer = csv.writer(_Echo())
     yield writer.writerow(CSV_HEADER)
-    for job in ledger(jobs).defer("receipt").iterator(chunk_size=CSV_CHUNK):
+    for job in ledger(jobs).iterator(chunk_size=CSV_CHUNK):
         yield writer.writerow([csv_safe(cell) for cell in _csv_row(job)])
+
+
+def _plain(amount: Decimal | None) -> str:
+    """Dollars as plain digits (never ``0E-8``); empty when unknown."""
+    return "" if amount is None else f"{amount:f}"
 
 
 def _csv_row(job: Job) -> Iterable[Any]:
@@ -273,7 +278,7 @@ def _csv_row(job: Job) -> Iterable[Any]:
         parameters.get("size", "auto"), parameters.get("quality", "auto"), job.n,
         json.dumps(parameters, sort_keys=True, separators=(",", ":")), job.prompt,
         usage.get("input_tokens", ""), usage.get("output_tokens", ""), usage.get("total_tokens", ""),
-        job.reserved_usd, "" if job.cost_usd is None else job.cost_usd, job.status,
+        "" if job.price_unknown else _plain(job.reserved_usd), _plain(job.cost_usd), job.status,
         "yes" if job.may_have_been_billed else "no", "yes" if job.cost_unknown else "no",
         job.error_code, job.request_id,
     ]

@@ -204,3 +204,27 @@ class UpstreamPace(models.Model):
 
     def __str__(self) -> str:
         return f"{self.key} (×{self.factor:.2f})"
+
+
+class ModelOffer(models.Model):
+    """Staff's word on one model, in Django admin: offer it in the picker or not, over what
+    ``STUDIO_MODELS`` says (see ``studio.selectors.offered_models``)."""
+
+    model = models.CharField(max_length=64, unique=True,
+                             help_text="An active model of the catalogue (imageapi/catalogue.py).")
+    offered = models.BooleanField(default=True, help_text="Untick to take the model out of the picker.")
+    changed_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["model"]
+        verbose_name = "offered model"
+
+    def __str__(self) -> str:
+        return f"{self.model} ({'offered' if self.offered else 'not offered'})"
+
+    def clean(self) -> None:
+        entry = catalogue.entry_for(self.model)
+        if entry is None:
+            raise ValidationError({"model": f"{self.model} is not in the catalogue."})
+        if entry.is_shut_down and self.offered:
+            raise ValidationError({"model": entry.shutdown_message(self.model)})

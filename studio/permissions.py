@@ -12,7 +12,7 @@ from django.shortcuts import get_object_or_404
 
 from teams.ids import id_or_404
 from teams.models import Space
-from teams.permissions import Action, User, can, manageable_space_ids
+from teams.permissions import User, manageable_space_ids
 
 from .models import Job
 
@@ -65,6 +65,3 @@ def spend_scope(user: User, *, team_pk: object = None, everything: bool = False)
         return SpendScope(kind="team", jobs=Job.objects.filter(space=team), team=team)
     return SpendScope(kind="mine", jobs=visible_jobs(user))
 
-
-def may_see_team_spend(user: User, team: Space) -> bool:
-    return user.is_authenticated and team.is_team and (user.is_staff or can(user, Action.MANAGE, team))

@@ -6,10 +6,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, Max
 from django.utils import timezone
 
-from .models import Job, WorkerHeartbeat
+from imageapi import catalogue
+
+from .models import Job, ModelOffer, WorkerHeartbeat
 from .permissions import visible_jobs
 
 PROMPT_HISTORY_LIMIT = 50
@@ -44,3 +47,19 @@ def recent_prompts(*, user: Any, query: str = "", limit: int = PROMPT_HISTORY_LI
     rows = (jobs.values("prompt").annotate(last_used=Max("created_at"), times=Count("id"), job_id=Max("id"))
             .order_by("-last_used")[:limit])
     return [RecentPrompt(**row) for row in rows]
+
+
+def offered_models() -> list[str]:
+    """The models the picker offers: ``STUDIO_MODELS``, with staff's word in the admin over it
+    (a model ticked there is added, one unticked is taken out), the default model always first
+    and always offered; a model shut down since is never offered."""
+    offers = dict(ModelOffer.objects.values_list("model", "offered"))
+    chosen = [model for model in settings.STUDIO_MODELS if offers.get(model, True)]
+    chosen += [model for model, offered in offers.items() if offered]
+    return [model for model in dict.fromkeys([settings.STUDIO_MODEL, *chosen])
+            if model == settings.STUDIO_MODEL or not _shut_down(model)]
+
+
+def _shut_down(model: str) -> bool:
+    entry = catalogue.entry_for(model)
+    return entry is None or entry.is_shut_down

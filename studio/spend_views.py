@@ -8,10 +8,10 @@ from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from teams.models import Space
+from teams.models import Budget, Space
 from teams.permissions import manageable_space_ids
 
-from . import ledger
+from . import ledger, spending
 from .charts import bar_chart
 from .permissions import SpendScope, spend_scope
 from .spend_forms import SpendFilterForm
@@ -51,8 +51,20 @@ def _spend_page(request: HttpRequest, scope: SpendScope) -> HttpResponse:
         "top_images": ledger.most_expensive_images(in_period, user=request.user),
         "page": Paginator(ledger.ledger(in_period), LEDGER_PAGE).get_page(request.GET.get("page")),
         "owned_teams": Space.objects.filter(pk__in=manageable_space_ids(request.user), kind=Space.Kind.TEAM),
+        "budgets": _budgets(request, scope),
     }
     return render(request, "studio/spend.html", context)
+
+
+def _budgets(request: HttpRequest, scope: SpendScope) -> list[spending.BudgetState]:
+    """This month's budgets the page is about: the viewer's own, or the team's and its members'
+    (staff find every budget in the admin)."""
+    if scope.kind == "mine":
+        return spending.budget_states(user=request.user)
+    if scope.kind == "team":
+        budgets = Budget.objects.filter(space=scope.team).select_related("space", "user")
+        return sorted(spending.budget_states_of(budgets), key=lambda state: state.left)
+    return []
 
 
 def _groups(scope: SpendScope) -> list[tuple[str, str]]:
@@ -69,8 +81,8 @@ def _csv(request: HttpRequest, scope: SpendScope) -> HttpResponse:
         return HttpResponse(f"Invalid filters: {errors}", status=400, content_type="text/plain; charset=utf-8")
     period = form.period()
     jobs = period.jobs(ledger.filter_jobs(scope.jobs, **form.filters()))
-    whose = {"mine": request.user.get_username(), "team": f"team-{scope.team.pk if scope.team else ''}",
-             "all": "all"}[scope.kind]
+    # Names stay ASCII whoever asks (a header is Latin-1): the scope, never a username.
+    whose = f"team-{scope.team.pk}" if scope.team else scope.kind
     response = StreamingHttpResponse(ledger.ledger_csv(jobs), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = (f'attachment; filename="spend-{whose}-{period.first_day:%Y%m%d}-'
                                        f'{period.last_day:%Y%m%d}.csv"')

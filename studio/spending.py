@@ -12,10 +12,12 @@ budget added later, flagged by ``price_unknown`` for the spend pages."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import operator
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from functools import reduce
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -142,12 +144,17 @@ def budgets_applying(*, user: Any, space: Space) -> QuerySet[Budget]:
     return Budget.objects.filter(scope).order_by("pk")
 
 
-def _jobs_of(budget: Budget) -> QuerySet[Job]:
+def _counts_against(budget: Budget) -> Q:
+    """The jobs a budget caps."""
     if budget.scope == "member":
-        return Job.objects.filter(space_id=budget.space_id, created_by_id=budget.user_id)
+        return Q(space_id=budget.space_id, created_by_id=budget.user_id)
     if budget.scope == "team":
-        return Job.objects.filter(space_id=budget.space_id)
-    return Job.objects.filter(created_by_id=budget.user_id)
+        return Q(space_id=budget.space_id)
+    return Q(created_by_id=budget.user_id)
+
+
+def _jobs_of(budget: Budget) -> QuerySet[Job]:
+    return Job.objects.filter(_counts_against(budget))
 
 
 def charged(jobs: QuerySet[Job]) -> Decimal:
@@ -199,7 +206,21 @@ def budget_states(*, user: Any, space: Space | None = None) -> list[BudgetState]
             Q(user=user, space__isnull=True) | Q(user=user, space__memberships__user=user)
             | Q(user__isnull=True, space__memberships__user=user)
         ).distinct().select_related("space", "user")
-    return sorted((budget_state(budget=budget) for budget in budgets), key=lambda state: state.left)
+    return sorted(budget_states_of(budgets), key=lambda state: state.left)
+
+
+def budget_states_of(budgets: Iterable[Budget], *, now: datetime | None = None) -> list[BudgetState]:
+    """``budget_state`` of each budget, read in one query however many there are (the header
+    shows them on every page)."""
+    budgets = list(budgets)
+    if not budgets:
+        return []
+    start, end = month_bounds(now)
+    scopes = [_counts_against(budget) for budget in budgets]
+    jobs = Job.objects.filter(created_at__gte=start, created_at__lt=end).filter(reduce(operator.or_, scopes))
+    used = jobs.aggregate(**{f"budget_{index}": Coalesce(Sum(CHARGE, filter=scope), ZERO)
+                             for index, scope in enumerate(scopes)})
+    return [BudgetState(budget=budget, used=used[f"budget_{index}"]) for index, budget in enumerate(budgets)]
 
 
 def user_spend_this_month(*, user: Any) -> Decimal:

@@ -36,12 +36,12 @@ from teams.selectors import destinations_for, remembered_destination
 from teams.services import destination_remember
 
 from . import pricebook, services
-from .forms import CUSTOM_SIZE, EditForm, GenerateForm, new_submit_key, offered_models, plain_size_error
+from .forms import CUSTOM_SIZE, EditForm, GenerateForm, new_submit_key, plain_size_error
 from .models import Job, WorkerHeartbeat
 from .permissions import can_change_job, get_visible_job, visible_jobs
 from .ratelimit import rate_limit_message, submit_retry_after
 from .scheduling import waiting_reasons
-from .selectors import HEARTBEAT_STALE_SECONDS, has_active_jobs, recent_prompts, worker_alive
+from .selectors import HEARTBEAT_STALE_SECONDS, has_active_jobs, offered_models, recent_prompts, worker_alive
 from .spending import BudgetRefused
 from .tasks import job_enqueue
 
@@ -57,13 +57,12 @@ def _form_kwargs(request: HttpRequest, kwargs: dict[str, Any]) -> dict[str, Any]
         remembered = remembered_destination(user=request.user)
         chosen = remembered if remembered in destinations else destinations[0]
         kwargs["initial"] = {"space": chosen.pk, **kwargs.get("initial", {})}
-    return {"model": settings.STUDIO_MODEL, "models": settings.STUDIO_MODELS, "destinations": destinations,
-            **kwargs}
+    return {"model": settings.STUDIO_MODEL, "models": offered_models(), "destinations": destinations, **kwargs}
 
 
 def _offered_model(chosen: str | None) -> str:
     """``chosen`` when the deployment offers it, else the default model."""
-    return chosen if chosen in offered_models(settings.STUDIO_MODEL, settings.STUDIO_MODELS) else settings.STUDIO_MODEL
+    return chosen if chosen in offered_models() else settings.STUDIO_MODEL
 
 
 def _generate_form(request: HttpRequest, **kwargs: Any) -> GenerateForm:
@@ -84,7 +83,7 @@ def _page(request: HttpRequest, *, generate_form: GenerateForm | None = None,
             visible_jobs(request.user).select_related("space").prefetch_related(_ALIVE_IMAGES)[:RECENT_JOBS]),
         "worker_alive": worker_alive(),
         # Staff are told when a model the studio offers has no price now (its jobs are priced unknown).
-        "unpriced_models": pricebook.models_without_price(models=settings.STUDIO_MODELS) if request.user.is_staff
+        "unpriced_models": pricebook.models_without_price(models=offered_models()) if request.user.is_staff
         else [],
     }
     context["live"] = _live(request.user, context["jobs"])
@@ -256,7 +255,12 @@ def job_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def job_preview(request: HttpRequest, pk: int) -> HttpResponse:
     job = get_visible_job(request.user, pk)
     if not job.preview:
-        raise Http404
+        # The job finished (its previews are removed) while its card was still loading the last
+        # one: show the result rather than a broken picture.
+        result = job.images.filter(deleted_at__isnull=True).order_by("pk").first()
+        if result is None:
+            raise Http404
+        return redirect("gallery:thumbnail", pk=result.pk)
     # A missing file was replaced by a newer preview in the meantime: a 404, and the card asks again.
     return serve_file(job.preview, content_type=f"image/{job.preview.name.rsplit('.', 1)[-1]}",
                       cache="private, no-store")
@@ -274,7 +278,7 @@ def options(request: HttpRequest) -> HttpResponse:
     return render(request, "studio/_options.html", {"form": form, "idp": form.id_prefix})
 
 
-# Output formats with no published rule for how their frames count: estimated as one image each.
+# The references give no rule for how a GIF's frames count (models.md): it is estimated as one image.
 GIF_ESTIMATE_NOTE = "A GIF is estimated as one image: no published rule says how its frames count."
 
 

@@ -37,7 +37,7 @@ def cost_state(job: Job) -> str:
     if job.cost_usd is not None:
         return "billed"
     if job.is_active:
-        return "reserved"
+        return "price_unknown" if job.price_unknown else "reserved"
     if spending.price_unknown(job):
         return "price_unknown"
     if spending.may_have_been_billed(job):

@@ -124,7 +124,7 @@ def test_generate_watch_the_job_then_find_open_and_download_the_image(page, work
     card = page.locator("#jobs article.job").first
     expect(card).to_contain_text("A lighthouse at dusk")
     expect(card.locator(".status")).to_have_text("Succeeded", timeout=JOB_TIMEOUT_MS)
-    expect(card.locator(".job-spec")).to_have_text("Generate · 1024x1024 · low")
+    expect(card.locator(".job-spec")).to_have_text("Generate · gpt-image-2 · 1024x1024 · low")
     thumbnail = card.locator(".job-images img")
     expect(thumbnail).to_have_count(1)
     wait_until_loaded(thumbnail)

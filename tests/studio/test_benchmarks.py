@@ -3,7 +3,9 @@ own process, counts what it serves, and the table says what was measured."""
 
 from __future__ import annotations
 
-from studio import benchmarks
+import pytest
+
+from studio import benchmarks, pickup_bench
 
 
 def test_the_client_run_serves_every_call_through_its_own_upstream() -> None:
@@ -25,3 +27,14 @@ def test_the_table_names_the_load_and_every_measure() -> None:
                         "| 1000 ok |")
     assert lines[3] == ("| 1,000 calls, manage.py worker --batch | 998 | 44.0 s | 612 MiB | 12 | 81.2 s / 12.0 s "
                         "| 1000 succeeded |")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_pick_up_bench_times_each_job_from_its_rows() -> None:
+    result = pickup_bench.run(jobs=3)
+    assert result.jobs == 2 and len(result.to_running_ms) == len(result.to_stored_ms) == 2
+    assert all(0 <= running <= stored for running, stored in zip(result.to_running_ms, result.to_stored_ms,
+                                                                 strict=True))
+    names = [name for name, _ in pickup_bench.rows(result)]
+    assert names[0].startswith("pick-up: submit → running, p50 of 2")
+    assert names[1] == "submit → image stored, zero-latency emulator, p50 / p95 of 2"

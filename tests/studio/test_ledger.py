@@ -208,3 +208,18 @@ def test_may_have_been_billed_in_hand_agrees_with_the_query(alice):
     flagged = set(Job.objects.filter(spending.MAY_HAVE_BEEN_BILLED).values_list("pk", flat=True))
     assert len(flagged) == 2
     assert {job.pk for job in Job.objects.all() if spending.may_have_been_billed(job)} == flagged
+
+
+def test_a_job_billed_at_no_known_price_is_flagged_with_no_estimate(alice):
+    """A model without a price in the book: nothing reserved, nothing known billed."""
+    ran = _job(alice, cost=None, reserved="0", price_unknown=True, status=Job.Status.FAILED,
+               usage={"input_tokens": 10, "output_tokens": 200, "total_tokens": 210})
+    refused = _job(alice, cost=None, reserved="0", price_unknown=True, status=Job.Status.FAILED)
+
+    rows = {int(row["job"]): row for row in _csv(Job.objects.all())}
+
+    assert rows[ran.pk]["price_unknown"] == "yes" and rows[ran.pk]["estimate_usd"] == ""
+    assert rows[refused.pk]["price_unknown"] == "no" and rows[refused.pk]["actual_usd"] == ""
+    assert ledger.spend_totals(Job.objects.all()).price_unknown_jobs == 1
+    assert spending.price_unknown(ran) and not spending.price_unknown(refused)
+    assert rows[ran.pk]["total_tokens"] == "210"

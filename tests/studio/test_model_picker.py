@@ -198,6 +198,13 @@ def test_switching_keeps_what_the_new_model_takes_and_resets_the_rest(alice_clie
     assert re.search(r'<option value="transparent"[^>]*disabled', html)
 
 
+def test_transparency_is_labelled_preview_where_the_catalogue_says_so(alice_client):
+    preview = alice_client.get("/options/", {"form": "gen", "model": "gpt-image-2"}).content.decode()
+    assert '<option value="transparent">Transparent (preview)</option>' in preview
+    full = alice_client.get("/options/", {"form": "gen", "model": "gpt-image-2.5-flare"}).content.decode()
+    assert '<option value="transparent">Transparent</option>' in full
+
+
 def test_switching_drops_a_transparent_background_the_model_lacks(alice_client):
     html = alice_client.get("/options/", {"form": "gen", "model": "gpt-image-2.6-sunburst",
                                           "background": "transparent"}).content.decode()

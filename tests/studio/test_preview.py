@@ -9,7 +9,7 @@ from django.core.files.storage import default_storage
 
 from studio import views
 from studio.models import Job
-from tests.factories import JobFactory, make_png
+from tests.factories import JobFactory, generate_image, make_png
 
 pytestmark = pytest.mark.django_db
 
@@ -55,3 +55,11 @@ def test_a_job_without_a_preview_has_none(alice_client, alice):
 
 def test_another_users_preview_is_not_found(bob_client, running):
     assert bob_client.get(f"/jobs/{running.pk}/preview/").status_code == 404
+
+
+def test_a_finished_jobs_preview_shows_its_result(alice_client, alice):
+    """The card of a job that just finished may still be loading its last preview, which the
+    worker removed: the picture it gets is the result, not a broken image."""
+    image = generate_image(alice)
+    response = alice_client.get(f"/jobs/{image.job.pk}/preview/")
+    assert response.status_code == 302 and response["Location"] == f"/gallery/{image.pk}/thumbnail/"

@@ -82,6 +82,7 @@ def test_the_owner_sees_the_teams_spend_by_member(north):
     response = north.client(north.owner).get(reverse("studio:spend_team", args=[north.space.pk]))
 
     assert response.status_code == 200
+    assert reverse("teams:detail", args=[north.space.pk]) in response.content.decode()
     assert response.context["totals"].spent == Decimal("0.50")
     by_member = dict(response.context["groups"])["By member"]
     assert [(row.label, row.totals.spent) for row in by_member] == [("owen", Decimal("0.30")),
@@ -103,7 +104,10 @@ def test_everything_is_for_staff_only(alice_client, staff, alice, bob):
 
 
 def test_staff_may_open_any_teams_spend(staff, north):
-    assert staff.get(reverse("studio:spend_team", args=[north.space.pk])).status_code == 200
+    response = staff.get(reverse("studio:spend_team", args=[north.space.pk]))
+    assert response.status_code == 200
+    # No link back to a team page staff cannot open (they are not in the team).
+    assert reverse("teams:detail", args=[north.space.pk]) not in response.content.decode()
 
 
 def test_signed_out_visitors_are_sent_to_log_in(client):
@@ -186,7 +190,7 @@ def test_the_page_shows_estimate_beside_actual_and_says_what_is_unknown(alice_cl
     assert "$0.0123" in content and "$0.05" in content
     assert "may have been billed (up to $0.25)" in content
     assert "price unknown" in content
-    assert "1 job succeeded at an unknown price" in content
+    assert "1 job ran at an unknown price" in content
 
 
 def test_the_chart_is_an_svg_hidden_from_screen_readers_beside_its_table(alice_client, alice):
@@ -220,7 +224,7 @@ def test_the_csv_is_streamed_as_an_attachment(alice_client, alice):
     response = alice_client.get(reverse("studio:spend_csv"), {"month": "2026-03"})
     assert response.streaming
     assert response["Content-Type"] == "text/csv; charset=utf-8"
-    assert response["Content-Disposition"] == 'attachment; filename="spend-alice-20260301-20260331.csv"'
+    assert response["Content-Disposition"] == 'attachment; filename="spend-mine-20260301-20260331.csv"'
 
 
 # -- the header, the 80% warning, the job cards ----------------------------------------------------------
@@ -275,6 +279,8 @@ def test_job_cards_say_what_a_failed_or_cancelled_job_cost(alice_client, alice):
     lost = _job(alice, cost=None, reserved="0.2500", status=Job.Status.CANCELLED, started_at=timezone.now())
     refused = _job(alice, cost=None, status=Job.Status.FAILED, error_message="Blocked.")
     unpriced = _job(alice, cost=None, status=Job.Status.SUCCEEDED, price_unknown=True)
+    unpriced_failure = _job(alice, cost=None, reserved="0", status=Job.Status.FAILED, price_unknown=True,
+                            usage={"output_tokens": 100, "total_tokens": 100}, error_message="The server broke.")
 
     def card(job) -> str:
         return alice_client.get(reverse("studio:job_card", args=[job.pk])).content.decode()
@@ -283,6 +289,7 @@ def test_job_cards_say_what_a_failed_or_cancelled_job_cost(alice_client, alice):
     assert "may have been billed (up to $0.25)" in card(lost)
     assert "Cost: nothing billed" in card(refused)
     assert "price unknown" in card(unpriced) and "$None" not in card(unpriced)
+    assert "Cost: <span" in card(unpriced_failure) and "price unknown" in card(unpriced_failure)
 
 
 # -- the admin ----------------------------------------------------------------------------------------
@@ -307,3 +314,84 @@ def test_the_job_admin_totals_the_jobs_its_filters_keep(admin_client, alice, bob
     assert filtered.context["spend"]["totals"].spent == Decimal("0.50")
     searched = admin_client.get(reverse("admin:studio_job_changelist"), {"q": "alice"})
     assert searched.context["spend"]["totals"].spent == Decimal("0.30")
+
+
+def test_the_spend_pages_show_this_months_budgets_they_are_about(north, alice_client, alice):
+    budget_set(space=north.space, usd=Decimal("10"))
+    budget_set(space=north.space, user=north.editor, usd=Decimal("1"))
+    _job(north.editor, cost="0.90", space=north.space)
+    budget_set(user=alice, usd=Decimal("5"))
+
+    team_page = north.client(north.owner).get(reverse("studio:spend_team", args=[north.space.pk]))
+    used = {state.budget.scope_label: (state.used, state.warning) for state in team_page.context["budgets"]}
+    assert used == {"edith in Studio North": (Decimal("0.90"), True),
+                    "the team “Studio North”": (Decimal("0.90"), False)}
+    assert "90%" in team_page.content.decode()
+    own = alice_client.get(reverse("studio:spend"))
+    assert [state.budget.scope_label for state in own.context["budgets"]] == ["alice (all spaces)"]
+
+
+def test_the_header_reads_every_budget_in_one_query(alice, team, bob_team, django_assert_num_queries):
+    from studio import spending
+
+    budget_set(user=alice, usd=Decimal("10"))
+    budget_set(space=team, usd=Decimal("3"))
+    budget_set(space=team, user=alice, usd=Decimal("2"))
+    _job(alice, cost="0.50", space=team)
+    _job(alice, cost="0.25")
+    with django_assert_num_queries(2):  # the budgets, then what each used
+        states = spending.budget_states(user=alice)
+    assert {state.budget.scope: state.used for state in states} == {
+        "user": Decimal("0.75"), "team": Decimal("0.50"), "member": Decimal("0.50")}
+    assert [state.budget.scope for state in states] == ["member", "team", "user"]  # the tightest first
+
+
+def test_the_budget_admin_lists_what_each_used(admin_client, alice, team):
+    budget_set(user=alice, usd=Decimal("10"))
+    budget_set(space=team, usd=Decimal("3"))
+    _job(alice, cost="0.50", space=team)
+    content = admin_client.get(reverse("admin:teams_budget_changelist")).content.decode()
+    assert "2.50" in content and "9.50" in content
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_csv_streams_after_the_view_returned_outside_any_transaction(alice, monkeypatch):
+    """As in production: the rows are read while the response is sent, in autocommit (on
+    PostgreSQL through a server-side cursor), a chunk at a time."""
+    from studio import ledger
+
+    monkeypatch.setattr(ledger, "CSV_CHUNK", 2)
+    for index in range(5):
+        _job(alice, prompt=f"job {index}")
+    client = Client()
+    client.force_login(alice)
+    response = client.get(reverse("studio:spend_csv"))
+    assert sorted(row["prompt"] for row in _rows(response)) == [f"job {index}" for index in range(5)]
+
+
+def test_a_month_runs_by_the_budget_time_zone_on_the_page_and_in_the_csv(settings, alice_client, alice):
+    settings.STUDIO_BUDGET_TIMEZONE = "Pacific/Auckland"
+    # 11:30 UTC on 31 March is already 00:30 on 1 April in Auckland (UTC+13 until April's DST end).
+    _job(alice, cost="0.60", created_at=datetime(2026, 3, 31, 11, 30, tzinfo=UTC), prompt="april in auckland")
+    _job(alice, cost="0.20", created_at=datetime(2026, 3, 31, 10, 30, tzinfo=UTC), prompt="march in auckland")
+
+    april = alice_client.get(reverse("studio:spend"), {"month": "2026-04"})
+    assert april.context["totals"].spent == Decimal("0.60")
+    assert [(row.key.day, row.totals.spent) for row in april.context["over_time"] if row.totals.jobs] == [
+        (1, Decimal("0.60"))]
+    assert "Pacific/Auckland" in april.content.decode()
+    rows = _rows(alice_client.get(reverse("studio:spend_csv"), {"month": "2026-03"}))
+    assert [row["prompt"] for row in rows] == ["march in auckland"]
+    assert rows[0]["created_at"] == "2026-03-31T23:30:00+13:00"
+
+
+def test_the_jobs_are_paged_and_the_pages_keep_the_period(alice_client, alice, monkeypatch):
+    monkeypatch.setattr("studio.spend_views.LEDGER_PAGE", 2)
+    for day in (10, 11, 12):
+        _job(alice, cost="0.10", created_at=datetime(2026, 2, day, 12, tzinfo=UTC))
+
+    first = alice_client.get(reverse("studio:spend"), {"month": "2026-02"}).content.decode()
+    assert "Page 1 of 2" in first and 'href="?month=2026-02&amp;page=2" rel="next"' in first
+    second = alice_client.get(reverse("studio:spend"), {"month": "2026-02", "page": "2"})
+    assert len(second.context["page"].object_list) == 1
+    assert 'href="?month=2026-02&amp;page=1" rel="prev"' in second.content.decode()

@@ -23,7 +23,7 @@ from gallery.selectors import GALLERY_PAGE_SIZE, encode_cursor
 from imageapi.client import ImagesClient
 from imageapi.emulator import Emulator, EmulatorTransport
 from studio import benchmarks as in_flight_benchmarks
-from studio import page_weight, upload_bench
+from studio import page_weight, pickup_bench, upload_bench
 
 
 def _sizes(value: str) -> list[int]:
@@ -80,7 +80,8 @@ class Command(BaseCommand):
         try:
             with override_settings(MEDIA_ROOT=os.path.join(scratch.name, "media"), STATIC_ROOT=scratch.name,
                                    STUDIO_PROVIDER="offline", ALLOWED_HOSTS=["*"]):
-                rows = [] if weight_only else [*self._emulator(), *self._worker(jobs), *self._gallery(images),
+                rows = [] if weight_only else [*self._emulator(), *self._worker(jobs),
+                                               *pickup_bench.rows(pickup_bench.run()), *self._gallery(images),
                                                *ingest_bench.rows(ingest_bench.run())]
                 held = [] if weight_only else in_flight_benchmarks.run(in_flight, seconds=in_flight_seconds,
                                                                         log=self.stderr.write)
