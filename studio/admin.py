@@ -11,7 +11,7 @@ from imageapi.catalogue import active_models
 from teams.models import Budget
 
 from . import ledger, pricebook, spending
-from .models import Job, JobInput, ModelOffer, PriceEntry, WorkerHeartbeat
+from .models import Job, JobInput, ModelOffer, PriceEntry, UpstreamPace, WorkerHeartbeat
 
 
 class JobInputInline(ReadOnlyInline):
@@ -61,6 +61,13 @@ class JobAdmin(admin.ModelAdmin):
 @admin.register(WorkerHeartbeat)
 class WorkerHeartbeatAdmin(admin.ModelAdmin):
     list_display = ["worker_id", "seen_at", "in_flight"]
+
+
+@admin.register(UpstreamPace)
+class UpstreamPaceAdmin(admin.ModelAdmin):
+    """The shared pace (studio.pacing): an operator may set ``factor`` back to 1 after a slowdown."""
+
+    list_display = ["key", "factor", "next_free_at", "slowed_at"]
 
 
 @admin.register(Budget)

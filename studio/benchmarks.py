@@ -11,6 +11,9 @@ requests (``GET /_emulator/in-flight``). Two measurements per load:
   --concurrency calls`` runs them in its own process against the upstream: the most calls
   open at once, the wall time until the worker exits, its peak RSS, and how the jobs ended.
 
+Both give the CPU seconds the worker (or the client's process) and the upstream spent: on a
+shared machine the wall time says how much CPU the run was given as much as what it needed.
+
 Pictures are 1024x1024 low-quality PNGs from eight prompts in turn (the upstream draws each
 once and then serves it from its cache, as a busy emulator would).
 """
@@ -57,6 +60,17 @@ class Result:
     peak_rss_mib: float | None = None
     outcomes: str = ""
     peak_db_connections: int | None = None  # PostgreSQL: the database's connections, bench included
+    cpu_seconds: float | None = None  # the worker's (or, for "client", this process's during the run)
+    upstream_cpu_seconds: float | None = None
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of a live process so far."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _free_port() -> int:
@@ -65,8 +79,14 @@ def _free_port() -> int:
         return probe.getsockname()[1]
 
 
+@dataclass(frozen=True)
+class Upstream:
+    base_url: str
+    pid: int
+
+
 @contextmanager
-def slow_upstream(seconds: float) -> Iterator[str]:
+def slow_upstream(seconds: float) -> Iterator[Upstream]:
     """The emulator over HTTP in its own process, each low-quality call taking ``seconds``."""
     port = _free_port()
     latency = seconds / RENDER_SECONDS["low"]
@@ -85,7 +105,7 @@ def slow_upstream(seconds: float) -> Iterator[str]:
                 if process.poll() is not None or time.monotonic() > deadline:
                     raise RuntimeError(f"The bench's upstream did not start: {process.stderr.read()!r}") from None
                 time.sleep(0.1)
-        yield base_url
+        yield Upstream(base_url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -96,7 +116,10 @@ def in_flight(base_url: str) -> dict[str, int]:
 
 
 def client_run(calls: int, seconds: float) -> Result:
-    with slow_upstream(seconds) as base_url:
+    with slow_upstream(seconds) as upstream:
+        base_url = upstream.base_url
+        cpu_before = time.process_time()
+        upstream_before = _cpu_seconds(upstream.pid) or 0.0
         client = ImagesClient(api_key="bench", base_url=base_url + "/v1", timeout=seconds * 4, max_retries=0)
         outcomes: Counter[str] = Counter()
         lock = threading.Lock()
@@ -121,7 +144,9 @@ def client_run(calls: int, seconds: float) -> Result:
             client.close()
         elapsed = time.perf_counter() - started
         peak = in_flight(base_url)["peak"]
-    return Result("client", calls, peak, elapsed, outcomes=_outcomes(outcomes))
+        upstream_cpu = (_cpu_seconds(upstream.pid) or 0.0) - upstream_before
+    return Result("client", calls, peak, elapsed, outcomes=_outcomes(outcomes),
+                  cpu_seconds=time.process_time() - cpu_before, upstream_cpu_seconds=upstream_cpu)
 
 
 def database_url() -> str:
@@ -156,7 +181,9 @@ def worker_run(calls: int, seconds: float, *, log: Callable[[str], object] = lam
     job_ids = [services.job_submit_generation(user=user, enqueue=job_enqueue,
                                              request={**REQUEST, "prompt": f"bench job {i % PROMPTS}"}).pk
                for i in range(calls)]
-    with slow_upstream(seconds) as base_url:
+    with slow_upstream(seconds) as upstream:
+        base_url = upstream.base_url
+        upstream_before = _cpu_seconds(upstream.pid) or 0.0
         env = {**os.environ, "DATABASE_URL": database_url(), "MEDIA_ROOT": str(settings.MEDIA_ROOT),
                "STUDIO_PROVIDER": "openai", "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": base_url + "/v1",
                "STUDIO_REQUEST_TIMEOUT": str(seconds * 4),
@@ -168,6 +195,7 @@ def worker_run(calls: int, seconds: float, *, log: Callable[[str], object] = lam
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
         )
         peak_rss: float | None = None
+        cpu: float | None = None
         peak_connections = 0
         errors = bytearray()
         reader = threading.Thread(target=lambda: errors.extend(process.stderr.read()), daemon=True)
@@ -176,6 +204,7 @@ def worker_run(calls: int, seconds: float, *, log: Callable[[str], object] = lam
         while process.poll() is None:
             rss = _rss_mib(process.pid)
             peak_rss = max(peak_rss or 0.0, rss or 0.0)
+            cpu = _cpu_seconds(process.pid) or cpu  # the last reading before it exits (≤ 0.25 s short)
             peak_connections = max(peak_connections, _database_connections())
             if time.perf_counter() > deadline:
                 process.kill()
@@ -183,6 +212,7 @@ def worker_run(calls: int, seconds: float, *, log: Callable[[str], object] = lam
             time.sleep(0.25)
         elapsed = time.perf_counter() - started
         peak = in_flight(base_url)["peak"]
+        upstream_cpu = (_cpu_seconds(upstream.pid) or 0.0) - upstream_before
         reader.join(timeout=5)
     if keep := os.environ.get("STUDIO_BENCH_WORKER_LOG"):  # the worker's whole log, to read a failure
         Path(keep).write_bytes(bytes(errors))
@@ -199,7 +229,8 @@ def worker_run(calls: int, seconds: float, *, log: Callable[[str], object] = lam
     if reasons:
         outcomes += "; failed with: " + "; ".join(f"“{reason}” ×{count}" for reason, count in reasons.most_common(2))
     return Result("worker", calls, peak, elapsed, peak_rss_mib=peak_rss, outcomes=outcomes,
-                  peak_db_connections=peak_connections if connection.vendor == "postgresql" else None)
+                  peak_db_connections=peak_connections if connection.vendor == "postgresql" else None,
+                  cpu_seconds=cpu, upstream_cpu_seconds=upstream_cpu)
 
 
 def _database_connections() -> int:
@@ -228,12 +259,14 @@ def run(loads: tuple[int, ...] | list[int], *, seconds: float = SECONDS,
 
 def markdown(results: list[Result], *, seconds: float) -> list[str]:
     lines = [f"| load ({seconds:.0f}-second calls) | peak calls in flight at the upstream | wall time "
-             "| worker peak RSS | peak database connections | outcomes |",
-             "|---|--:|--:|--:|--:|---|"]
+             "| worker peak RSS | peak database connections | CPU: worker (client) / upstream | outcomes |",
+             "|---|--:|--:|--:|--:|--:|---|"]
     for result in results:
         who = "one ImagesClient, one thread per call" if result.mode == "client" else "manage.py worker --batch"
         rss = f"{result.peak_rss_mib:.0f} MiB" if result.peak_rss_mib else "—"
         connections = f"{result.peak_db_connections}" if result.peak_db_connections else "—"
+        cpu = " / ".join("—" if value is None else f"{value:.1f} s"
+                         for value in (result.cpu_seconds, result.upstream_cpu_seconds))
         lines.append(f"| {result.calls:,} calls, {who} | {result.peak_in_flight:,} | {result.seconds:.1f} s "
-                     f"| {rss} | {connections} | {result.outcomes} |")
+                     f"| {rss} | {connections} | {cpu} | {result.outcomes} |")
     return lines

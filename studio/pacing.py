@@ -85,7 +85,7 @@ def pace_admit(*, sizes: Sequence[int], now: datetime | None = None) -> int:
         admitted = 0
         for images in sizes:
             after = start + rate.per_image * max(images, 0)
-            if start > now and after - now > rate.tolerance:
+            if images > 0 and start > now and after - now > rate.tolerance:
                 break  # the rest wait, in order: a smaller job behind may not jump a larger one
             start = after
             admitted += 1

@@ -11,6 +11,7 @@ except ImportError:
 
 from . import services
 from .logs import log_context
+from .wakeup import notify_job_queued
 
 
 @task()
@@ -20,5 +21,6 @@ def run_job(*, job_id: int) -> None:
 
 
 def job_enqueue(job_id: int) -> None:
-    """Put a job on the task queue (call it once the job's row is committed)."""
+    """Put a job on the task queue (call it once the job's row is committed) and wake a worker."""
     run_job.enqueue(job_id=job_id)
+    notify_job_queued()

@@ -32,7 +32,7 @@ from django_tasks_db.utils import exclusive_transaction, is_locked_database_exce
 
 from gallery.services import TRASH_DAYS, trash_purge_expired
 
-from . import pacing, scheduling, services, tasks
+from . import pacing, scheduling, services, tasks, wakeup
 from .db_backends import gate
 from .models import Job, WorkerHeartbeat
 
@@ -62,14 +62,17 @@ class ConcurrentWorker(Worker):
         self.recovery_seconds = min(RECOVERY_SECONDS, lease / 3)
         self._exit = exit
         self._pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
-        # Job threads share a few database connections, however many calls are in flight; the
-        # worker's own loop (claims, heartbeats) keeps its connection outside the gate, so it
-        # never waits behind completing jobs.
+        # Job threads share a few database connections, however many calls are in flight (kept
+        # open from one job to the next, not opened per job); the worker's own loop (claims,
+        # heartbeats) keeps its connection outside the gate, so it never waits behind completing jobs.
         self.db_gate = gate.Gate(min(concurrency, settings.STUDIO_WORKER_DB_CONNECTIONS))
         self._in_flight: set[Future] = set()
         self._job_ids: set[int] = set()
         self._lock = threading.Lock()
-        self._slot_freed = threading.Event()
+        # Set when a job's thread ends or a signal arrives; the queue watch (studio.wakeup) wakes
+        # the loop when a job is queued.
+        self._wakeup = wakeup.Wakeup()
+        self._watch: wakeup.QueueWatch | None = None
         self._claimed = 0
         # Due at once: time.monotonic() may start near zero (a fresh machine or container).
         self._last_beat = self._last_recovery = self._last_housekeeping = float("-inf")
@@ -88,16 +91,25 @@ class ConcurrentWorker(Worker):
                        signal.strsignal(signum), len(self._in_flight), self.shutdown_grace)
         self._signalled = True
         self.running = False
-        self._slot_freed.set()
+        self._wakeup.set()
+
+    def stop(self) -> None:
+        """Stop claiming; ``run`` returns once the jobs in flight have ended."""
+        self.running = False
+        self._wakeup.set()
 
     def run(self) -> None:
         logger.info("Worker %s started: up to %d jobs at once.", self.worker_id, self.concurrency)
         self._recover()
+        self._watch = wakeup.queue_watch(using=DBTaskResult.objects.db)
         try:
             self._loop()
             self._drain()
         finally:
+            self._watch.close()
+            self._wakeup.close()
             self._pool.shutdown(wait=False)
+            self.db_gate.close_idle()  # the job threads' connections, kept open between jobs
             try:
                 WorkerHeartbeat.objects.filter(worker_id=self.worker_id).delete()
             except DatabaseError:
@@ -129,7 +141,7 @@ class ConcurrentWorker(Worker):
         if self.max_tasks is not None:
             free = min(free, self.max_tasks - self._claimed)
         if free <= 0:
-            self._wait(self.interval)
+            self._wait(self.interval, watch=False)  # only a job ending frees a slot
             return
         claimed, polled = self._claim(free)
         for task_result in claimed:
@@ -181,9 +193,14 @@ class ConcurrentWorker(Worker):
         with self._lock:
             return self.concurrency - len(self._in_flight)
 
-    def _wait(self, seconds: float) -> None:
-        self._slot_freed.wait(seconds)
-        self._slot_freed.clear()
+    def _wait(self, seconds: float, *, watch: bool = True) -> None:
+        """Until ``seconds`` pass, a job's thread ends, a signal arrives or (``watch``) a job may
+        have been queued."""
+        if watch and self._watch is not None:
+            self._watch.wait(seconds, self._wakeup)
+        else:
+            self._wakeup.wait(seconds)
+        self._wakeup.clear()
 
     def _claim(self, limit: int) -> tuple[list[DBTaskResult], bool]:
         """Claim up to ``limit`` tasks, their jobs in the order ``scheduling.next_jobs`` gives (fair
@@ -197,6 +214,12 @@ class ConcurrentWorker(Worker):
         with self._lock:
             taken = set(self._job_ids)
         order = scheduling.next_jobs(limit=limit, taken=taken)
+        # Found by a plain read first: an idle look at the queue takes no lock (on SQLite the
+        # claim's transaction holds the one write lock, which completing jobs need).
+        stale = [] if order else self._stale_task_ids(tasks_, limit)
+        if not order and not stale:
+            self._held_by_pace = False
+            return [], True
         try:
             with exclusive_transaction(tasks_.db):
                 if order:
@@ -205,7 +228,7 @@ class ConcurrentWorker(Worker):
                     claimed = sorted(found, key=lambda task: rank.get(_job_id(task), len(rank)))[:limit]
                     claimed = self._within_pace(claimed)
                 else:
-                    claimed = self._stale_tasks(tasks_, limit)
+                    claimed = list(tasks_.filter(pk__in=stale).select_for_update(skip_locked=True))
                 for task_result in claimed:
                     task_result.claim(self.worker_id)
         except OperationalError as error:
@@ -220,18 +243,21 @@ class ConcurrentWorker(Worker):
         self._held_by_pace = False
         if not pacing.enabled() or not claimed:
             return claimed
-        images = dict(Job.objects.filter(pk__in=[_job_id(task) for task in claimed]).values_list("pk", "request__n"))
-        admitted = pacing.pace_admit(sizes=[int(images.get(_job_id(task)) or 1) for task in claimed], now=self.clock())
+        jobs = Job.objects.filter(pk__in=[_job_id(task) for task in claimed])
+        images = {pk: int(n or 1) for pk, n in jobs.values_list("pk", "request__n")}
+        # A job whose answer is already kept (a receipt) is stored without calling again: no image.
+        images.update(dict.fromkeys(jobs.filter(receipt__isnull=False).values_list("pk", flat=True), 0))
+        admitted = pacing.pace_admit(sizes=[images.get(_job_id(task), 0) for task in claimed], now=self.clock())
         self._held_by_pace = admitted < len(claimed)
         return claimed[:admitted]
 
     @staticmethod
-    def _stale_tasks(tasks_, limit: int) -> list[DBTaskResult]:
+    def _stale_task_ids(tasks_, limit: int) -> list:
+        """Ready tasks whose job no longer waits (ended or cancelled), to close."""
         heads = list(tasks_.order_by("-priority", "enqueued_at").values_list("pk", "args_kwargs")[:200])
         job_ids = {_job_id_of(args) for _, args in heads} - {None}
         waiting = set(Job.objects.filter(pk__in=job_ids, status=Job.Status.QUEUED).values_list("pk", flat=True))
-        stale = [pk for pk, args in heads if _job_id_of(args) not in waiting][:limit]
-        return list(tasks_.filter(pk__in=stale).select_for_update(skip_locked=True)) if stale else []
+        return [pk for pk, args in heads if _job_id_of(args) not in waiting][:limit]
 
     def _submit(self, task_result: DBTaskResult) -> None:
         self._claimed += 1
@@ -271,7 +297,7 @@ class ConcurrentWorker(Worker):
     def _done(self, future: Future) -> None:
         with self._lock:
             self._in_flight.discard(future)
-        self._slot_freed.set()
+        self._wakeup.set()
 
     def _beat(self) -> None:
         now = time.monotonic()

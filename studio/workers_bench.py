@@ -133,7 +133,8 @@ def run(*, workers: int = WORKERS, jobs: int = JOBS, concurrency: int = CONCURRE
     job_ids = [services.job_submit_generation(user=users[index % 2], enqueue=job_enqueue, request={
         **REQUEST, "prompt": f"bench workers {index % PROMPTS}"}).pk for index in range(jobs)]
     log(f"several workers: {workers} worker processes × concurrency {concurrency} run them...")
-    with benchmarks.slow_upstream(seconds) as base_url:
+    with benchmarks.slow_upstream(seconds) as upstream:
+        base_url = upstream.base_url
         before = benchmarks.in_flight(base_url)["served"]
         env = worker_env(STUDIO_PROVIDER="openai", OPENAI_API_KEY="sk-bench", OPENAI_BASE_URL=base_url + "/v1",
                          STUDIO_MAX_JOBS_PER_USER=str(jobs), STUDIO_IMAGES_PER_MINUTE="0")

@@ -3,9 +3,10 @@
 import threading
 
 import pytest
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 
-from studio import services
+from imageapi.client import ImagesClient
+from studio import images_client, services
 from studio.db_backends import gate
 from studio.models import Job
 from studio.tasks import job_enqueue
@@ -44,6 +45,89 @@ def test_threads_in_a_gate_hold_no_more_connections_than_its_slots():
     assert len(held_at_once) == 8
     assert max(held_at_once) == slots.peak == 2
     assert slots.held == 0  # every close gave its slot back
+    assert slots.opened == 2  # and its connection, open, to the next thread
+    assert slots.close_idle() == 2
+
+
+def _in_thread(work):
+    errors = []
+
+    def run():
+        try:
+            work()
+        except Exception as error:  # reported below, in the test's thread
+            errors.append(error)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and not errors, errors
+
+
+def _select_one():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+def test_a_closed_connection_serves_the_next_thread_still_open():
+    slots = gate.Gate(1)
+    seen = []
+
+    def work():
+        with gate.use(slots):
+            _select_one()
+            seen.append(connection.connection)
+
+    _in_thread(work)
+    _in_thread(work)
+    assert slots.opened == 1
+    assert seen[0] is seen[1]
+    assert slots.idle == 1 and slots.held == 0
+    slots.close_idle()
+    assert slots.idle == 0
+    _in_thread(work)  # a gate that closed its connections (its worker stopped) keeps none
+    assert slots.opened == 2 and slots.idle == 0
+
+
+def test_a_connection_closed_inside_a_transaction_is_not_kept():
+    slots = gate.Gate(1)
+
+    def work():
+        with gate.use(slots), transaction.atomic():
+            _select_one()
+            connection.close()  # what a broken job would leave behind
+
+    _in_thread(work)
+    assert slots.idle == 0 and slots.held == 0
+
+
+def test_a_connection_that_saw_an_error_is_not_kept():
+    slots = gate.Gate(1)
+
+    def work():
+        with gate.use(slots):
+            _select_one()
+            connection.errors_occurred = True  # as Django marks it after an operational error
+            connection.close()
+
+    _in_thread(work)
+    assert slots.idle == 0 and slots.held == 0
+
+
+def test_a_connection_kept_too_long_is_closed_not_handed_out():
+    slots = gate.Gate(1, idle_seconds=-1)  # every kept connection is already too old
+
+    def work():
+        with gate.use(slots):
+            _select_one()
+
+    _in_thread(work)
+    assert slots.idle == 1
+    _in_thread(work)
+    assert slots.opened == 2 and slots.idle == 1
+    slots.close_idle()
 
 
 def test_a_failed_connect_gives_its_slot_back(monkeypatch):
@@ -100,3 +184,31 @@ def test_many_jobs_in_flight_share_a_few_connections(alice, settings, monkeypatc
     assert worker.db_gate.limit == 3
     assert 1 <= worker.db_gate.peak <= 3
     assert worker.db_gate.held == 0
+    # Each job connects several times (to claim, then again after its call): its thread takes a
+    # connection the gate kept open, so the worker opened no more than the gate's limit in all,
+    # and closed them when it stopped.
+    assert 1 <= worker.db_gate.opened <= 3
+    assert worker.db_gate.idle == 0
+
+
+def test_jobs_share_one_client_and_open_no_connection_each(alice, settings, monkeypatch):
+    settings.STUDIO_WORKER_DB_CONNECTIONS = 2
+    built = []
+
+    def build(*args, **kwargs):
+        built.append(ImagesClient(*args, **kwargs))
+        return built[-1]
+
+    monkeypatch.setattr(images_client, "ImagesClient", build)
+    images_client.forget_images_client()
+    jobs = [services.job_submit_generation(user=alice, enqueue=job_enqueue, request={
+        "model": "gpt-image-2", "prompt": f"one client {i}", "n": 1, "size": "1024x1024", "quality": "low"})
+        for i in range(20)]
+    worker = ConcurrentWorker(concurrency=10, queue_names=["default"], interval=0.02, batch=True,
+                              backend_name="default", startup_delay=False, max_tasks=None,
+                              worker_id="shared-worker", excluded_queue_names=[])
+    worker.run()
+    assert set(Job.objects.filter(pk__in=[job.pk for job in jobs]).values_list("status", flat=True)) == {
+        Job.Status.SUCCEEDED}
+    assert len(built) == 1
+    assert worker.db_gate.opened <= 2

@@ -184,3 +184,14 @@ def test_a_job_the_pace_lets_start_now_waits_for_a_worker(settings, alice):
     settings.STUDIO_MAX_JOBS_PER_USER = 1
     Job.objects.filter(pk=_submit(alice, "running").pk).update(status=Job.Status.RUNNING)
     assert scheduling.waiting_reasons(jobs=[job])[job.pk].reason == "user_limit"  # the cap says more
+
+
+def test_a_job_whose_answer_is_kept_costs_the_pace_nothing(settings, alice):
+    settings.STUDIO_IMAGES_PER_MINUTE = 60
+    clock = Clock()
+    first, kept = _submit(alice, "first"), _submit(alice, "answered before its worker stopped", n=4)
+    Job.objects.filter(pk=kept.pk).update(receipt={"images": []})
+    assert _claim(_worker("only", clock)) == [first.pk, kept.pk]  # the pace had room for one image
+    assert UpstreamPace.objects.get().next_free_at == _at(1)
+    assert pacing.pace_admit(sizes=[10], now=_at(1)) == 1  # ten images ahead now
+    assert pacing.pace_admit(sizes=[0, 1], now=_at(2)) == 1  # nothing to call: it goes all the same

@@ -325,7 +325,8 @@ def test_the_studio_page_has_one_poller_however_many_jobs_run(alice_client, alic
     html = alice_client.get("/").content.decode()
     assert html.count("hx-trigger=\"every") == 1
     poller = re.search(r'<div id="jobs-live"[^>]*>', html).group(0)
-    assert 'hx-get="/jobs/live/"' in poller and 'hx-include="#jobs [name=live]"' in poller
+    assert 'hx-get="/jobs/live/"' in poller and 'hx-include="#jobs-live, #jobs [name=live]"' in poller
+    assert 'hx-sync="this:drop"' in poller  # a tick while a poll is out is dropped, not queued
     assert sorted(int(pk) for pk in re.findall(r'name="live" value="(\d+)"', html)) == sorted(job.pk for job in jobs)
     assert "reload the page" in html  # without scripting: a <noscript> pointer to reloading
 

@@ -24,7 +24,7 @@ from gallery.selectors import GALLERY_PAGE_SIZE, encode_cursor
 from imageapi.client import ImagesClient
 from imageapi.emulator import Emulator, EmulatorTransport
 from studio import benchmarks as in_flight_benchmarks
-from studio import fairness_bench, page_weight, upload_bench, workers_bench
+from studio import fairness_bench, page_weight, pickup_bench, upload_bench, workers_bench
 
 
 def _sizes(value: str) -> list[int]:
@@ -103,7 +103,8 @@ class Command(BaseCommand):
         try:
             with override_settings(MEDIA_ROOT=os.path.join(scratch.name, "media"), STATIC_ROOT=scratch.name,
                                    STUDIO_PROVIDER="offline", ALLOWED_HOSTS=["*"]):
-                rows = [] if weight_only else [*self._emulator(), *self._worker(jobs), *self._gallery(images),
+                rows = [] if weight_only else [*self._emulator(), *self._worker(jobs),
+                                               *pickup_bench.rows(pickup_bench.run()), *self._gallery(images),
                                                *ingest_bench.rows(ingest_bench.run())]
                 fair = fairness_bench.run(burst=fairness, concurrency=fairness_concurrency,
                                           repeats=fairness_repeats, log=self.stderr.write) \

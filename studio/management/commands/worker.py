@@ -14,10 +14,11 @@ class Command(BaseCommand):
     def add_arguments(self, parser: ArgumentParser) -> None:
         parser.add_argument("--concurrency", type=int, default=settings.STUDIO_WORKER_CONCURRENCY,
                             help="Jobs in flight at once (default: %(default)s).")
-        # A short poll: a queued job starts within ~0.1 s when a slot is free (a poll is a few
-        # indexed queries).
-        parser.add_argument("--interval", type=float, default=0.1,
-                            help="Seconds between polls of an empty queue (default: %(default)s).")
+        # A queued job wakes the worker at once (studio.wakeup: NOTIFY on PostgreSQL, a commit seen
+        # by SQLite's data_version): this poll is only for what no commit announces.
+        parser.add_argument("--interval", type=float, default=1.0,
+                            help="Seconds between looks at the queue when nothing wakes the worker "
+                                 "(default: %(default)s).")
         parser.add_argument("--batch", action="store_true", help="Run what is queued, then exit.")
         parser.add_argument("--max-tasks", type=int, default=None)
         parser.add_argument("--queue-name", default=DEFAULT_TASK_QUEUE_NAME)
