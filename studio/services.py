@@ -236,7 +236,9 @@ def job_run(*, job_id: int) -> None:
 
 def _claim(job_id: int, owner: str) -> Job | None:
     with transaction.atomic():
-        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        # Its creator, space and price come along (the run reads each): three queries fewer a job.
+        job = (Job.objects.select_for_update(of=("self",)).select_related("created_by", "space", "price_entry")
+               .filter(pk=job_id).first())
         if job is None or job.status != Job.Status.QUEUED:
             return None
         if job.cancel_requested:
