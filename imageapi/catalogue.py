@@ -79,7 +79,7 @@ class ModelEntry:
     prices: Mapping[str, str | None] | None = None
     images_per_minute: Mapping[int, int] | None = None  # by usage tier, where published
     batch: bool | None = None
-    notes: str = ""
+    notes: str = ""  # one line for designers, shown under the model picker
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -147,7 +147,7 @@ MODELS: tuple[ModelEntry, ...] = (
         id="gpt-image-2.5-sunburst", snapshots=("gpt-image-2.5-sunburst-2026-09-08",),
         released=datetime.date(2026, 9, 8), qualities=("low", "medium", "high", "xhigh", "max"),
         transparency="yes", token_rule=GPT_IMAGE_2_5_TOKENS, prices=CURRENT_PRICES,
-        notes="The most precise editing of 2.5. Markup-guided edits: unclear.",
+        notes="The most precise editing of 2.5.",  # markup-guided edits: unclear (see not_offered)
     ),
     ModelEntry(
         id="gpt-image-2.6-flare", released=datetime.date(2026, 11, 4),
@@ -156,7 +156,7 @@ MODELS: tuple[ModelEntry, ...] = (
         output_formats=("png", "jpeg", "webp", "gif"), gif=GifOutput(),
         transparency="no",  # not confirmed
         not_offered=UNCONFIRMED_2_6, token_rule=GPT_IMAGE_2_6_TOKENS, prices=CURRENT_PRICES,  # prices (3p)
-        notes="Fast drafts. No OpenAI model page found; release date (3p).",
+        notes="Fast drafts.",  # no OpenAI model page found; the release date is third-party
     ),
     ModelEntry(
         id="gpt-image-2.6-sunburst", released=datetime.date(2026, 11, 4),

@@ -151,7 +151,8 @@ def client_run(calls: int, seconds: float) -> Result:
                   cpu_seconds=time.process_time() - cpu_before, upstream_cpu_seconds=upstream_cpu)
 
 
-def _database_url() -> str:
+def database_url() -> str:
+    """The URL of the database this process uses (the test or bench database), for a worker process."""
     db = connection.settings_dict
     if connection.vendor == "sqlite":
         return f"sqlite:///{db['NAME']}"
@@ -185,7 +186,7 @@ def worker_run(calls: int, seconds: float, *, log: Callable[[str], object] = lam
     with slow_upstream(seconds) as upstream:
         base_url = upstream.base_url
         upstream_before = _cpu_seconds(upstream.pid) or 0.0
-        env = {**os.environ, "DATABASE_URL": _database_url(), "MEDIA_ROOT": str(settings.MEDIA_ROOT),
+        env = {**os.environ, "DATABASE_URL": database_url(), "MEDIA_ROOT": str(settings.MEDIA_ROOT),
                "STUDIO_PROVIDER": "openai", "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": base_url + "/v1",
                "STUDIO_REQUEST_TIMEOUT": str(seconds * 4),
                # As in production: with DEBUG on, Django formats and keeps every query it runs.

@@ -8,6 +8,7 @@ import platform
 import statistics
 import tempfile
 import time
+from pathlib import Path
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
@@ -23,7 +24,7 @@ from gallery.selectors import GALLERY_PAGE_SIZE, encode_cursor
 from imageapi.client import ImagesClient
 from imageapi.emulator import Emulator, EmulatorTransport
 from studio import benchmarks as in_flight_benchmarks
-from studio import page_weight, pickup_bench, upload_bench
+from studio import fairness_bench, page_weight, pickup_bench, upload_bench, workers_bench
 
 
 def _sizes(value: str) -> list[int]:
@@ -66,13 +67,34 @@ class Command(BaseCommand):
                             help="Only the calls in flight at the upstream (--in-flight loads).")
         parser.add_argument("--in-flight-seconds", type=float, default=in_flight_benchmarks.SECONDS,
                             help="How long each of those calls takes (default: %(default)s).")
+        parser.add_argument("--fairness", type=int, default=fairness_bench.BURST,
+                            help="Jobs in one person's burst, queued before another person's single job, "
+                                 "or 0 to skip (default: %(default)s).")
+        parser.add_argument("--fairness-concurrency", type=int, default=fairness_bench.CONCURRENCY,
+                            help="The worker's concurrency while the burst runs (default: %(default)s).")
+        parser.add_argument("--fairness-repeats", type=int, default=fairness_bench.REPEATS,
+                            help="Runs of the burst in each order; medians are reported (default: %(default)s).")
+        parser.add_argument("--workers", type=int, default=workers_bench.WORKERS,
+                            help="Worker processes sharing the bench's database, each job to run exactly once, "
+                                 "or 0 to skip (default: %(default)s).")
+        parser.add_argument("--workers-jobs", type=int, default=workers_bench.JOBS,
+                            help="Jobs those workers share (default: %(default)s; the issue's figure is 1000).")
+        parser.add_argument("--workers-concurrency", type=int, default=workers_bench.CONCURRENCY,
+                            help="Each of those workers' concurrency (default: %(default)s).")
         parser.add_argument("--uploads", type=int, default=upload_bench.REPEATS,
                             help="Edits of 16 inputs of 48 MB posted to a real server to measure its memory, "
                                  "or 0 to skip (default: %(default)s).")
 
     def handle(self, *, jobs: int, images: int, scale: list[int], repeats: int, in_flight: list[int],
-               in_flight_seconds: float, uploads: int, weight_only: bool = False, in_flight_only: bool = False,
-               **options) -> None:
+               in_flight_seconds: float, uploads: int, fairness: int, fairness_concurrency: int,
+               fairness_repeats: int, workers: int, workers_jobs: int, workers_concurrency: int,
+               weight_only: bool = False, in_flight_only: bool = False, **options) -> None:
+        if fairness < 0 or fairness_concurrency < 1 or fairness_repeats < 1:
+            raise CommandError("--fairness takes 0 or more jobs, --fairness-concurrency and --fairness-repeats "
+                               "1 or more.")
+        if workers < 0 or workers_jobs < 1 or workers_concurrency < 1:
+            raise CommandError("--workers takes 0 or more processes, --workers-jobs and --workers-concurrency "
+                               "1 or more.")
         load = ", ".join(f"{value:.1f}" for value in os.getloadavg())  # other work on the machine skews times
         for name in ("studio", "django_tasks", "django_tasks_db"):
             logging.getLogger(name).setLevel(logging.WARNING)  # one line per job would bury the table
@@ -86,6 +108,12 @@ class Command(BaseCommand):
                 rows = [] if weight_only or in_flight_only else [*self._emulator(), *self._worker(jobs),
                                                *pickup_bench.rows(pickup_bench.run()), *self._gallery(images),
                                                *ingest_bench.rows(ingest_bench.run())]
+                fair = fairness_bench.run(burst=fairness, concurrency=fairness_concurrency,
+                                          repeats=fairness_repeats, log=self.stderr.write) \
+                    if fairness and not weight_only and not in_flight_only else []
+                several = [workers_bench.run(workers=workers, jobs=workers_jobs, concurrency=workers_concurrency,
+                                             log_dir=Path(scratch.name), log=self.stderr.write)] \
+                    if workers and not weight_only and not in_flight_only else []
                 held = [] if weight_only else in_flight_benchmarks.run(in_flight, seconds=in_flight_seconds,
                                                                         log=self.stderr.write)
                 # Page weight as in production: no debug toolbar or debug-only assets.
@@ -112,6 +140,15 @@ class Command(BaseCommand):
         if held:
             self.stdout.write("\nCalls in flight at the upstream (the bench's own slow emulator over HTTP):\n")
             self.stdout.write("\n".join(in_flight_benchmarks.markdown(held, seconds=in_flight_seconds)))
+        if fair:
+            self.stdout.write("\nFairness: one person's single job behind another's burst "
+                              f"(medians of {fairness_repeats}):\n")
+            self.stdout.write("\n".join(fairness_bench.markdown(fair, burst=fairness, concurrency=fairness_concurrency,
+                                                                latency=fairness_bench.LATENCY)))
+        if several:
+            self.stdout.write("\nSeveral worker processes on one database, each job exactly once "
+                              "(the bench's own upstream over HTTP counts the calls):\n")
+            self.stdout.write("\n".join(workers_bench.markdown(several, seconds=workers_bench.SECONDS)))
         if weights:
             self.stdout.write("\n".join(page_weight.details(weights)))
         if at_scale:
