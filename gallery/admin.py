@@ -54,9 +54,9 @@ class ImageInputInline(ReadOnlyInline):
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
     list_display = ["id", "preview", "short_prompt", "space", "created_by", "model", "size", "quality", "format",
-                    "cost_usd", "price_unknown", "created_at", "deleted_at"]
+                    "cost", "created_at", "deleted_at"]
     # No filter listing every user: it would grow with the users; search finds a creator instead.
-    list_filter = [SpaceFilter, "model", "quality", "format", "kind", "created_at",
+    list_filter = [SpaceFilter, "model", "quality", "format", "kind", "price_unknown", "created_at",
                    ("deleted_at", admin.EmptyFieldListFilter)]
     list_select_related = ["created_by", "space"]
     list_per_page = 50
@@ -101,6 +101,11 @@ class ImageAdmin(admin.ModelAdmin):
     @admin.display(description="Prompt")
     def short_prompt(self, image: Image) -> str:
         return image.prompt[:60]
+
+    @admin.display(description="Cost (USD)", ordering="cost_usd")
+    def cost(self, image: Image) -> str:
+        # Never $0 for an image whose model had no price: it says so.
+        return "price unknown" if image.price_unknown else f"{image.cost_usd:.5f}"
 
 
 @admin.register(InputImage)

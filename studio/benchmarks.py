@@ -20,8 +20,10 @@ once and then serves it from its cache, as a busy emulator would).
 
 from __future__ import annotations
 
+import json
 import os
 import re
+import secrets
 import socket
 import subprocess
 import sys
@@ -187,6 +189,8 @@ def worker_run(calls: int, seconds: float, *, log: Callable[[str], object] = lam
         env = {**os.environ, "DATABASE_URL": database_url(), "MEDIA_ROOT": str(settings.MEDIA_ROOT),
                "STUDIO_PROVIDER": "openai", "OPENAI_API_KEY": "sk-bench", "OPENAI_BASE_URL": base_url + "/v1",
                "STUDIO_REQUEST_TIMEOUT": str(seconds * 4),
+               # As in production: with DEBUG on, Django formats and keeps every query it runs.
+               "DEBUG": "false", "SECRET_KEY": os.environ.get("SECRET_KEY") or secrets.token_urlsafe(40),
                # One organisation's load from one bench user: the per-person cap is not measured here.
                "STUDIO_MAX_JOBS_PER_USER": str(calls)}
         started = time.perf_counter()
@@ -218,8 +222,7 @@ def worker_run(calls: int, seconds: float, *, log: Callable[[str], object] = lam
         Path(keep).write_bytes(bytes(errors))
     if process.returncode:
         log(f"worker at {calls} exited with {process.returncode}: {bytes(errors[-2000:]).decode(errors='replace')}")
-    raised = Counter(line for line in bytes(errors).decode(errors="replace").splitlines()
-                     if _EXCEPTION_LINE.match(line))
+    raised = Counter(_exceptions(bytes(errors).decode(errors="replace")))
     for line, count in raised.most_common(3):
         log(f"worker at {calls}: {count} × {line[:200]}")
     jobs = Job.objects.filter(pk__in=job_ids)
@@ -231,6 +234,20 @@ def worker_run(calls: int, seconds: float, *, log: Callable[[str], object] = lam
     return Result("worker", calls, peak, elapsed, peak_rss_mib=peak_rss, outcomes=outcomes,
                   peak_db_connections=peak_connections if connection.vendor == "postgresql" else None,
                   cpu_seconds=cpu, upstream_cpu_seconds=upstream_cpu)
+
+
+def _exceptions(log_text: str) -> Iterator[str]:
+    """The last line of each traceback in a worker's log: plain lines, or JSON lines (DEBUG off)
+    carrying theirs in ``exc_info``."""
+    for line in log_text.splitlines():
+        if line.startswith("{"):
+            try:
+                traceback = json.loads(line).get("exc_info") or ""
+            except (ValueError, AttributeError):
+                continue
+            line = traceback.strip().rsplit("\n", 1)[-1]
+        if _EXCEPTION_LINE.match(line):
+            yield line
 
 
 def _database_connections() -> int:

@@ -236,7 +236,9 @@ def job_run(*, job_id: int) -> None:
 
 def _claim(job_id: int, owner: str) -> Job | None:
     with transaction.atomic():
-        job = Job.objects.select_for_update().filter(pk=job_id).first()
+        # Its creator, space and price come along (the run reads each): three queries fewer a job.
+        job = (Job.objects.select_for_update(of=("self",)).select_related("created_by", "space", "price_entry")
+               .filter(pk=job_id).first())
         if job is None or job.status != Job.Status.QUEUED:
             return None
         if job.cancel_requested:
@@ -267,7 +269,7 @@ def _run_claimed(job: Job, owner: str) -> None:
         images = [
             InputFile(link.input_image.original_name or f"image-{link.position}.{link.input_image.format}",
                       _read(link.input_image), link.input_image.content_type)
-            for link in job.job_inputs.select_related("input_image")
+            for link in _input_links(job)
         ]
         mask = InputFile("mask.png", _read(job.mask), "image/png") if job.mask else None
         _mine(job, owner).update(calls=F("calls") + 1)
@@ -311,6 +313,11 @@ def _shares(cost: Decimal | None, parts: int) -> list[Decimal | None]:
 def _paid(job: Job, result: ImageResult) -> dict[str, Any]:
     return {"usage": result.usage.as_api(), "cost_usd": _cost(job, result.usage),
             "request_id": result.request_id or "", "latency_ms": result.latency_ms}
+
+
+def _input_links(job: Job) -> list[JobInput]:
+    """An edit's input images; a generation has none, and asks no query for them."""
+    return list(job.job_inputs.select_related("input_image")) if job.kind == Job.Kind.EDIT else []
 
 
 def _read(input_image: InputImage) -> bytes:
@@ -454,7 +461,7 @@ def _receipt_load(job: Job) -> ImageResult | None:
 
 def _complete(job: Job, result: ImageResult, owner: str) -> None:
     cost = _cost(job, result.usage)
-    inputs = tuple(link.input_image for link in job.job_inputs.select_related("input_image"))
+    inputs = tuple(link.input_image for link in _input_links(job))
     origin = ImageOrigin(
         created_by=job.created_by, space=job.space, job=job, request=job.request, model=job.model,
         size=result.size or "", quality=result.quality or "", background=result.background or "",

@@ -211,6 +211,11 @@ class ConcurrentWorker(Worker):
             tasks_ = tasks_.filter(queue_name__in=self.queue_names)
         if self.excluded_queue_names:
             tasks_ = tasks_.exclude(queue_name__in=self.excluded_queue_names)
+        if not tasks_.exists():
+            # Nothing queued (the usual case while calls are in flight, and this runs as each ends):
+            # the scheduler's counts of running jobs are not read, their cost grows with them.
+            self._held_by_pace = False
+            return [], True
         with self._lock:
             taken = set(self._job_ids)
         order = scheduling.next_jobs(limit=limit, taken=taken)

@@ -15,6 +15,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.skipif(not HAS_CHROMIUM, reason=NO_CH
 playwright_api = pytest.importorskip("playwright.sync_api")
 expect = playwright_api.expect
 
+
 @pytest.mark.parametrize("size", SIZES)
 def test_the_admin_image_list_is_light_and_offers_no_add(open_page, designer, console_errors, size):
     from studio import services
@@ -33,6 +34,9 @@ def test_the_admin_image_list_is_light_and_offers_no_add(open_page, designer, co
     page.get_by_label("Username").fill(designer.username)
     page.get_by_label("Password").fill(designer.raw_password)
     page.get_by_role("button", name="Log in").click()
+    # The admin index finishes loading first: a response still arriving when the next page is
+    # opened has no body left to count.
+    page.wait_for_url("**/admin/", wait_until="networkidle")
     sent = []
 
     def count(response):

@@ -1,5 +1,6 @@
 import pytest
 
+from gallery.models import Image
 from tests.factories import generate_image
 
 pytestmark = pytest.mark.django_db
@@ -36,3 +37,15 @@ def test_the_admin_thumbnail_is_for_staff_only(alice_client, alice):
     image = generate_image(alice)
     response = alice_client.get(f"/admin/gallery/image/{image.pk}/thumbnail/")
     assert response.status_code == 302 and "/admin/login/" in response["Location"]
+
+
+def test_the_admin_list_says_price_unknown_never_zero(staff_client, alice):
+    priced = generate_image(alice, prompt="a priced harbour")
+    unpriced = generate_image(alice, prompt="an unpriced harbour")
+    Image.objects.filter(pk=unpriced.pk).update(price_unknown=True, cost_usd=0)
+
+    listing = staff_client.get("/admin/gallery/image/").content.decode()
+    assert listing.count('<td class="field-cost">price unknown</td>') == 1
+    assert f'<td class="field-cost">{priced.cost_usd:.5f}</td>' in listing
+    flagged = staff_client.get("/admin/gallery/image/", {"price_unknown__exact": "1"})
+    assert [image.pk for image in flagged.context["cl"].result_list] == [unpriced.pk]

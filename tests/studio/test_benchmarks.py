@@ -38,3 +38,16 @@ def test_the_pick_up_bench_times_each_job_from_its_rows() -> None:
     names = [name for name, _ in pickup_bench.rows(result)]
     assert names[0].startswith("pick-up: submit → running, p50 of 2")
     assert names[1] == "submit → image stored, zero-latency emulator, p50 / p95 of 2"
+
+
+def test_the_worker_log_s_exceptions_are_found_in_plain_and_json_lines() -> None:
+    log = "\n".join([
+        "Traceback (most recent call last):",
+        '  File "x.py", line 1, in <module>',
+        "django.db.utils.OperationalError: database is locked",
+        '{"level": "ERROR", "message": "job 7 failed unexpectedly", "exc_info": "Traceback (most recent call '
+        'last):\\n  File \\"y.py\\", line 2\\nhttpx.PoolTimeout: timed out"}',
+        '{"level": "INFO", "message": "job 8 succeeded"}',
+    ])
+    assert list(benchmarks._exceptions(log)) == ["django.db.utils.OperationalError: database is locked",
+                                                 "httpx.PoolTimeout: timed out"]

@@ -3,6 +3,8 @@ from decimal import Decimal
 
 import pytest
 from django.core.files.storage import default_storage
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django_tasks_db.models import DBTaskResult
 from PIL import Image as PILImage
 
@@ -11,8 +13,9 @@ from gallery.storage import stored_names
 from imageapi.params import ImageInfo
 from imageapi.pricing import Usage, cost_usd, output_image_tokens
 from studio import pricebook, services
-from studio.models import Job
+from studio.models import Job, JobInput, PriceEntry
 from studio.tasks import job_enqueue
+from teams.models import Space
 from tests.factories import make_mask, make_png
 
 pytestmark = pytest.mark.django_db
@@ -243,3 +246,18 @@ def test_an_edit_that_fails_to_save_leaves_no_input_files(alice, monkeypatch):
         services.job_submit_edit(user=alice, request=_request(), images=[_upload(make_png())], mask=None)
     assert not InputImage.objects.exists()
     assert not _stored_files()
+
+
+def test_a_job_s_creator_space_and_price_are_read_with_the_job(alice):
+    # A worker runs a thousand of these at once: each extra query a job makes is paid a thousand times.
+    job = services.job_submit_generation(user=alice, request=_request())
+    assert job.price_entry_id is not None
+    with CaptureQueriesContext(connection) as captured:
+        services.job_run(job_id=job.pk)
+    assert Job.objects.get(pk=job.pk).status == Job.Status.SUCCEEDED
+    alone = [query["sql"] for query in captured.captured_queries
+             if query["sql"].startswith("SELECT") and any(
+                 f'FROM "{table}"' in query["sql"]
+                 for table in (alice._meta.db_table, Space._meta.db_table, PriceEntry._meta.db_table,
+                               JobInput._meta.db_table))]  # a generation has no inputs to read
+    assert alone == []

@@ -81,3 +81,31 @@ def test_the_worker_beats_while_it_runs(alice):
         worker.running = False
         thread.join(timeout=10)
     assert not thread.is_alive()
+
+
+def test_an_empty_queue_is_not_scheduled_each_time_a_job_ends(alice, monkeypatch):
+    # The scheduler reads the counts of running jobs (its cost grows with the calls in flight);
+    # with nothing queued the worker, woken as each of its 1,000 jobs ends, must not call it.
+    from studio import scheduling
+
+    calls = []
+    original = scheduling.next_jobs
+
+    def next_jobs(**kwargs):
+        calls.append(kwargs["limit"])
+        return original(**kwargs)
+
+    monkeypatch.setattr(scheduling, "next_jobs", next_jobs)
+    barrier = threading.Barrier(4, timeout=30)
+    original_call = services._call_api
+
+    def together(*args):
+        barrier.wait()  # all four in flight, the queue empty, before any ends
+        return original_call(*args)
+
+    monkeypatch.setattr(services, "_call_api", together)
+    jobs = [_submit(alice, prompt=f"in flight {i}") for i in range(4)]
+    _worker(concurrency=4).run()
+    assert set(Job.objects.filter(pk__in=[job.pk for job in jobs]).values_list("status", flat=True)) == {
+        Job.Status.SUCCEEDED}
+    assert calls == [4]  # once, to start the four

@@ -63,6 +63,8 @@ class Command(BaseCommand):
         parser.add_argument("--in-flight", type=_sizes, default=",".join(map(str, in_flight_benchmarks.LOADS)),
                             help="Concurrent slow calls to hold open, comma-separated, or 0 to skip "
                                  "(default: %(default)s).")
+        parser.add_argument("--in-flight-only", action="store_true",
+                            help="Only the calls in flight at the upstream (--in-flight loads).")
         parser.add_argument("--in-flight-seconds", type=float, default=in_flight_benchmarks.SECONDS,
                             help="How long each of those calls takes (default: %(default)s).")
         parser.add_argument("--fairness", type=int, default=fairness_bench.BURST,
@@ -86,7 +88,7 @@ class Command(BaseCommand):
     def handle(self, *, jobs: int, images: int, scale: list[int], repeats: int, in_flight: list[int],
                in_flight_seconds: float, uploads: int, fairness: int, fairness_concurrency: int,
                fairness_repeats: int, workers: int, workers_jobs: int, workers_concurrency: int,
-               weight_only: bool = False, **options) -> None:
+               weight_only: bool = False, in_flight_only: bool = False, **options) -> None:
         if fairness < 0 or fairness_concurrency < 1 or fairness_repeats < 1:
             raise CommandError("--fairness takes 0 or more jobs, --fairness-concurrency and --fairness-repeats "
                                "1 or more.")
@@ -103,34 +105,36 @@ class Command(BaseCommand):
         try:
             with override_settings(MEDIA_ROOT=os.path.join(scratch.name, "media"), STATIC_ROOT=scratch.name,
                                    STUDIO_PROVIDER="offline", ALLOWED_HOSTS=["*"]):
-                rows = [] if weight_only else [*self._emulator(), *self._worker(jobs),
+                rows = [] if weight_only or in_flight_only else [*self._emulator(), *self._worker(jobs),
                                                *pickup_bench.rows(pickup_bench.run()), *self._gallery(images),
                                                *ingest_bench.rows(ingest_bench.run())]
                 fair = fairness_bench.run(burst=fairness, concurrency=fairness_concurrency,
                                           repeats=fairness_repeats, log=self.stderr.write) \
-                    if fairness and not weight_only else []
+                    if fairness and not weight_only and not in_flight_only else []
                 several = [workers_bench.run(workers=workers, jobs=workers_jobs, concurrency=workers_concurrency,
                                              log_dir=Path(scratch.name), log=self.stderr.write)] \
-                    if workers and not weight_only else []
+                    if workers and not weight_only and not in_flight_only else []
                 held = [] if weight_only else in_flight_benchmarks.run(in_flight, seconds=in_flight_seconds,
                                                                         log=self.stderr.write)
                 # Page weight as in production: no debug toolbar or debug-only assets.
                 with override_settings(DEBUG=False):
-                    weights = page_weight.measure()
-                rows += page_weight.rows(weights)
+                    weights = [] if in_flight_only else page_weight.measure()
+                rows += page_weight.rows(weights) if weights else []
                 # Server time as in production: no template debugging (queries are still counted).
                 with override_settings(DEBUG=False):
                     at_scale = gallery_benchmarks.run(scale, repeats=repeats, log=self.stderr.write) \
-                        if scale and not weight_only else []
+                        if scale and not weight_only and not in_flight_only else []
         finally:
             connection.creation.destroy_test_db(old_name, verbosity=0)
             scratch.cleanup()
         # A server of its own (gunicorn on a scratch database): the memory of one web process.
-        rows += upload_bench.run(log=self.stderr.write, repeats=uploads) if uploads and not weight_only else []
+        if uploads and not weight_only and not in_flight_only:
+            rows += upload_bench.run(log=self.stderr.write, repeats=uploads)
         self.stdout.write(f"Machine: {platform.machine()}, {platform.processor() or platform.platform()}, "
                           f"{os.cpu_count()} CPUs, Python {platform.python_version()}, database {connection.vendor}; "
                           f"{timezone.now():%Y-%m-%d}; load average at the start {load}\n")
-        self.stdout.write("| measure | result |\n|---|---|")
+        if rows:
+            self.stdout.write("| measure | result |\n|---|---|")
         for name, value in rows:
             self.stdout.write(f"| {name} | {value} |")
         if held:
@@ -145,7 +149,8 @@ class Command(BaseCommand):
             self.stdout.write("\nSeveral worker processes on one database, each job exactly once "
                               "(the bench's own upstream over HTTP counts the calls):\n")
             self.stdout.write("\n".join(workers_bench.markdown(several, seconds=workers_bench.SECONDS)))
-        self.stdout.write("\n".join(page_weight.details(weights)))
+        if weights:
+            self.stdout.write("\n".join(page_weight.details(weights)))
         if at_scale:
             self.stdout.write(f"\nGallery grid at scale, server time over {repeats} requests each:\n")
             self.stdout.write("\n".join(gallery_benchmarks.markdown(at_scale)))
