@@ -44,6 +44,8 @@ GONE_HEARTBEATS_AFTER = timedelta(days=1)
 # Tasks claimed per round: one short transaction each (on SQLite it holds the one write lock,
 # which completing jobs wait for), and the queue's order is read again between rounds.
 CLAIM_BATCH = 50
+# Times one claim asks the scheduler again when the jobs it offered were claimed by other workers.
+CLAIM_ROUNDS = 4
 
 
 class ConcurrentWorker(Worker):
@@ -228,10 +230,7 @@ class ConcurrentWorker(Worker):
         try:
             with exclusive_transaction(tasks_.db):
                 if order:
-                    rank = {pk: index for index, pk in enumerate(order)}
-                    found = tasks_.filter(args_kwargs__kwargs__job_id__in=order).select_for_update(skip_locked=True)
-                    claimed = sorted(found, key=lambda task: rank.get(_job_id(task), len(rank)))[:limit]
-                    claimed = self._within_pace(claimed)
+                    claimed = self._within_pace(self._claim_in_order(tasks_, order, taken=taken, limit=limit))
                 else:
                     claimed = list(tasks_.filter(pk__in=stale).select_for_update(skip_locked=True))
                 for task_result in claimed:
@@ -241,6 +240,26 @@ class ConcurrentWorker(Worker):
                 return [], False  # another worker holds the queue; try again shortly
             raise
         return claimed, True
+
+    @staticmethod
+    def _claim_in_order(tasks_, order: list[int], *, taken: set[int], limit: int) -> list[DBTaskResult]:
+        """The ready tasks of ``order``'s jobs, in that order. A job another worker claimed a moment
+        ago still says queued: it is counted as running and the scheduler is asked again, so this
+        worker takes the next ones rather than nothing."""
+        claimed: list[DBTaskResult] = []
+        for _ in range(CLAIM_ROUNDS):
+            rank = {pk: index for index, pk in enumerate(order)}
+            found = sorted(tasks_.filter(args_kwargs__kwargs__job_id__in=order).select_for_update(skip_locked=True),
+                           key=lambda task: rank.get(_job_id(task), len(rank)))
+            claimed += found[:limit - len(claimed)]
+            elsewhere = set(order) - {_job_id(task) for task in found}
+            if len(claimed) >= limit or not elsewhere:
+                break
+            taken = taken | set(order)
+            order = scheduling.next_jobs(limit=limit - len(claimed), taken=taken)
+            if not order:
+                break
+        return claimed
 
     def _within_pace(self, claimed: list[DBTaskResult]) -> list[DBTaskResult]:
         """The leading tasks whose jobs' images the shared pace lets start now (booked in the

@@ -154,3 +154,24 @@ def test_the_worker_keeps_a_user_within_the_limit(alice, bob, settings, monkeypa
     assert set(Job.objects.values_list("status", flat=True)) == {Job.Status.SUCCEEDED}
     assert 1 <= most[alice.pk] <= 2, most  # two at most, however the threads were scheduled
     assert most[bob.pk] == 1
+
+
+@pytest.mark.django_db
+def test_a_second_worker_takes_the_next_jobs_not_those_another_just_claimed(
+        alice, bob, django_capture_on_commit_callbacks):
+    """The first worker's claimed jobs still say queued until they start: the second worker
+    counts them as running and claims the next ones, rather than nothing."""
+    with django_capture_on_commit_callbacks(execute=True):
+        for index in range(6):
+            _submit(alice if index % 2 else bob, prompt=f"queued {index}", enqueue=job_enqueue)
+    first, second = _worker(2), _worker(2)
+    first.worker_id, second.worker_id = "first", "second"
+
+    taken_first, _ = first._claim(2)
+    taken_second, _ = second._claim(2)
+
+    ids = [{task.args_kwargs["kwargs"]["job_id"] for task in tasks} for tasks in (taken_first, taken_second)]
+    assert len(ids[0]) == 2 and len(ids[1]) == 2 and not ids[0] & ids[1]
+    # Fair across the two: each worker took one of alice's and one of bob's.
+    owners = dict(Job.objects.values_list("pk", "created_by__username"))
+    assert sorted(owners[pk] for pk in ids[1]) == ["alice", "bob"]
