@@ -29,6 +29,7 @@ from gallery.models import Collection, Image, ShareLink
 from gallery.services import make_thumbnail
 from studio import services as studio_services
 from studio.models import Job
+from studio.worker import ConcurrentWorker
 from teams.models import Membership, Role, Space
 from teams.services import personal_space, team_create
 
@@ -224,3 +225,12 @@ def generate_edit(user: Any, *, prompt: str = "paint the sky gold") -> Image:
     )
     studio_services.job_run(job_id=job.pk)
     return job.images.get()
+
+
+def make_worker(**options: Any) -> ConcurrentWorker:
+    """A task worker in this process on the default queue, quick to look again (tests override
+    what they test: concurrency, batch, worker_id, clock...)."""
+    defaults = {"concurrency": 4, "queue_names": ["default"], "interval": 0.02, "batch": True,
+                "backend_name": "default", "startup_delay": False, "max_tasks": None,
+                "worker_id": "test-worker", "excluded_queue_names": []}
+    return ConcurrentWorker(**{**defaults, **options})

@@ -10,7 +10,7 @@ from studio import images_client, services
 from studio.db_backends import gate
 from studio.models import Job
 from studio.tasks import job_enqueue
-from studio.worker import ConcurrentWorker
+from tests.factories import make_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -175,9 +175,7 @@ def test_many_jobs_in_flight_share_a_few_connections(alice, settings, monkeypatc
     jobs = [services.job_submit_generation(user=alice, enqueue=job_enqueue, request={
         "model": "gpt-image-2", "prompt": f"picture {i}", "n": 1, "size": "1024x1024", "quality": "low"})
         for i in range(12)]
-    worker = ConcurrentWorker(concurrency=12, queue_names=["default"], interval=0.02, batch=True,
-                              backend_name="default", startup_delay=False, max_tasks=None,
-                              worker_id="gate-worker", excluded_queue_names=[])
+    worker = make_worker(concurrency=12, worker_id="gate-worker")
     worker.run()
     assert set(Job.objects.filter(pk__in=[job.pk for job in jobs]).values_list("status", flat=True)) == {
         Job.Status.SUCCEEDED}
@@ -204,9 +202,7 @@ def test_jobs_share_one_client_and_open_no_connection_each(alice, settings, monk
     jobs = [services.job_submit_generation(user=alice, enqueue=job_enqueue, request={
         "model": "gpt-image-2", "prompt": f"one client {i}", "n": 1, "size": "1024x1024", "quality": "low"})
         for i in range(20)]
-    worker = ConcurrentWorker(concurrency=10, queue_names=["default"], interval=0.02, batch=True,
-                              backend_name="default", startup_delay=False, max_tasks=None,
-                              worker_id="shared-worker", excluded_queue_names=[])
+    worker = make_worker(concurrency=10, worker_id="shared-worker")
     worker.run()
     assert set(Job.objects.filter(pk__in=[job.pk for job in jobs]).values_list("status", flat=True)) == {
         Job.Status.SUCCEEDED}

@@ -14,6 +14,7 @@ from gallery.models import Image
 from studio import services
 from studio.models import Job, WorkerHeartbeat
 from studio.tasks import job_enqueue
+from tests.factories import make_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -402,13 +403,9 @@ def test_a_paid_answer_in_a_receipt_gets_more_tries_than_the_limit(alice, settin
 
 
 def test_the_workers_hourly_housekeeping_repairs_storage(alice):
-    from studio.worker import ConcurrentWorker
-
     orphan = default_storage.save("images/2026/01/orphan.png", ContentFile(b"x"))
     _old(orphan)
-    worker = ConcurrentWorker(concurrency=1, queue_names=["default"], interval=0.05, batch=False,
-                              backend_name="default", startup_delay=False, max_tasks=None, worker_id="hk",
-                              excluded_queue_names=[])
+    worker = make_worker(concurrency=1, interval=0.05, batch=False, worker_id="hk")
     worker._housekeeping()
     assert not default_storage.exists(orphan)
     again = default_storage.save("images/2026/01/again.png", ContentFile(b"x"))

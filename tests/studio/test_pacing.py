@@ -12,6 +12,7 @@ from studio import pacing, scheduling, services
 from studio.models import Job, UpstreamPace, WorkerHeartbeat
 from studio.tasks import job_enqueue
 from studio.worker import ConcurrentWorker
+from tests.factories import make_worker
 
 pytestmark = pytest.mark.django_db
 
@@ -39,10 +40,7 @@ class Clock:
 
 
 def _worker(worker_id: str, clock, **options) -> ConcurrentWorker:
-    defaults = {"concurrency": 50, "queue_names": ["default"], "interval": 0.02, "batch": True,
-                "backend_name": "default", "startup_delay": False, "max_tasks": None,
-                "excluded_queue_names": []}
-    return ConcurrentWorker(worker_id=worker_id, clock=clock, **{**defaults, **options})
+    return make_worker(worker_id=worker_id, clock=clock, **{"concurrency": 50, **options})
 
 
 def _claim(worker: ConcurrentWorker) -> list[int]:

@@ -9,7 +9,7 @@ from django.utils import timezone
 from studio import scheduling, services
 from studio.models import Job, WorkerHeartbeat
 from studio.tasks import job_enqueue
-from studio.worker import ConcurrentWorker
+from tests.factories import make_worker
 
 REQUEST = {"model": "gpt-image-2", "n": 1, "size": "1024x1024", "quality": "low"}
 
@@ -83,9 +83,7 @@ def test_cancelled_jobs_are_not_scheduled(alice):
 
 
 def _worker(concurrency):
-    return ConcurrentWorker(concurrency=concurrency, queue_names=["default"], interval=0.02, batch=False,
-                            backend_name="default", startup_delay=False, max_tasks=None,
-                            worker_id="fair-worker", excluded_queue_names=[])
+    return make_worker(concurrency=concurrency, batch=False, worker_id="fair-worker")
 
 
 @pytest.mark.django_db(transaction=True)

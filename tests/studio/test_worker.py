@@ -10,7 +10,7 @@ from django_tasks_db.models import DBTaskResult
 from studio import services
 from studio.models import Job, WorkerHeartbeat
 from studio.tasks import job_enqueue
-from studio.worker import ConcurrentWorker
+from tests.factories import make_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -21,10 +21,7 @@ def _submit(user, prompt="a lighthouse", **request):
 
 
 def _worker(**options):
-    defaults = {"concurrency": 4, "queue_names": ["default"],
-                "interval": 0.05, "batch": True, "backend_name": "default", "startup_delay": False,
-                "max_tasks": None, "worker_id": "test-worker", "excluded_queue_names": []}
-    return ConcurrentWorker(**{**defaults, **options})
+    return make_worker(**{"interval": 0.05, **options})
 
 
 def test_the_worker_runs_queued_jobs_several_at_once(alice, monkeypatch):

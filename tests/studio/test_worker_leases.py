@@ -15,6 +15,7 @@ from studio import services
 from studio.models import Job, WorkerHeartbeat
 from studio.tasks import job_enqueue
 from studio.worker import ConcurrentWorker
+from tests.factories import make_worker
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -25,10 +26,7 @@ def _submit(user, prompt="a lighthouse"):
 
 
 def _worker(**options):
-    defaults = {"concurrency": 2, "queue_names": ["default"], "interval": 0.05, "batch": False,
-                "backend_name": "default", "startup_delay": False, "max_tasks": None, "worker_id": "w-test",
-                "excluded_queue_names": []}
-    return ConcurrentWorker(**{**defaults, **options})
+    return make_worker(**{"concurrency": 2, "interval": 0.05, "batch": False, "worker_id": "w-test", **options})
 
 
 def _until(condition, seconds=20.0):
