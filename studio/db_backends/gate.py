@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
@@ -33,15 +34,53 @@ _local = threading.local()
 IDLE_SECONDS = 60.0
 
 
+class FifoSlots:
+    """A counting semaphore that serves its waiters in the order they came: a slot given back
+    goes straight to the longest-waiting thread, never to one arriving meanwhile. So a job's
+    thread waits for a connection only behind threads that asked before it, and the order the
+    scheduler chose (fair between people) is the order jobs get to the database."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._free = limit
+        self._lock = threading.Lock()
+        self._waiters: deque[threading.Lock] = deque()  # each held until its thread is given a slot
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._free and not self._waiters:
+                self._free -= 1
+                return
+            handed = threading.Lock()
+            handed.acquire()
+            self._waiters.append(handed)
+        handed.acquire()  # released by ``release`` once this thread has the slot
+
+    def release(self) -> None:
+        with self._lock:
+            if self._waiters:
+                self._waiters.popleft().release()  # the slot passes on without becoming free
+                return
+            if self._free >= self.limit:
+                raise ValueError("A slot was given back that was never taken.")
+            self._free += 1
+
+    @property
+    def waiting(self) -> int:
+        with self._lock:
+            return len(self._waiters)
+
+
 class Gate:
-    """``limit`` connections at once among the threads that ``use`` it."""
+    """``limit`` connections at once among the threads that ``use`` it, given in the order
+    threads ask for them."""
 
     def __init__(self, limit: int, *, idle_seconds: float = IDLE_SECONDS) -> None:
         if limit < 1:
             raise ValueError("A gate needs at least one slot.")
         self.limit = limit
         self.idle_seconds = idle_seconds
-        self._slots = threading.BoundedSemaphore(limit)
+        self._slots = FifoSlots(limit)
         self._lock = threading.Lock()
         self._idle: dict[str, list[tuple[float, Any]]] = {}  # alias: (closed at, open DB-API connection)
         self.held = 0

@@ -208,3 +208,32 @@ def test_jobs_share_one_client_and_open_no_connection_each(alice, settings, monk
         Job.Status.SUCCEEDED}
     assert len(built) == 1
     assert worker.db_gate.opened <= 2
+
+
+def test_slots_go_to_waiting_threads_in_the_order_they_asked():
+    """A job's thread waits for a connection only behind threads that asked before it, so the
+    order the scheduler chose is the order jobs reach the database."""
+    slots = gate.FifoSlots(1)
+    slots.acquire()
+    served: list[int] = []
+
+    def ask(index: int) -> None:
+        slots.acquire()
+        served.append(index)
+        slots.release()
+
+    threads = []
+    for index in range(6):
+        thread = threading.Thread(target=ask, args=(index,))
+        thread.start()
+        threads.append(thread)
+        while slots.waiting < index + 1:  # this one queues before the next is started
+            threading.Event().wait(0.001)
+    slots.release()
+    for thread in threads:
+        thread.join()
+    assert served == [0, 1, 2, 3, 4, 5]
+    slots.acquire()  # every slot came back
+    slots.release()
+    with pytest.raises(ValueError, match="never taken"):
+        slots.release()
